@@ -1,0 +1,1 @@
+"""A local, deterministic Sentry REST API emulator for tests, demos and benchmarks."""
