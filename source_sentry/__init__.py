@@ -1,0 +1,3 @@
+from source_sentry.source import SourceSentry
+
+__all__ = ["SourceSentry"]
