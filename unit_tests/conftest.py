@@ -1,0 +1,48 @@
+"""Shared fixtures: a live Sentry API emulator on 127.0.0.1 and its ground truth."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Callable, Iterator
+
+import pytest
+
+from sentry_emulator.dataset import Dataset, build_dataset
+from sentry_emulator.server import SentryEmulator
+
+# Dataset dates are relative to the real clock: the connector pins its window end at now_utc().
+NOW = datetime.now(timezone.utc).replace(microsecond=0)
+
+# Big enough for three pages of 100 on every paginated stream.
+DEFAULT_SIZES = dict(organization="acme", projects=3, events_per_project=230, issues_per_project=210, releases=240)
+
+
+@pytest.fixture(scope="session")
+def shared_dataset() -> Dataset:
+    return build_dataset(now=NOW, **DEFAULT_SIZES)
+
+
+@pytest.fixture(scope="session")
+def shared_emulator(shared_dataset: Dataset) -> Iterator[SentryEmulator]:
+    """A read-only emulator for tests that do not change its data or faults."""
+    with SentryEmulator(shared_dataset) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def emulator_factory() -> Iterator[Callable[..., SentryEmulator]]:
+    """Starts emulators on their own datasets; tests that mutate data or inject faults use these."""
+    started = []
+
+    def start(dataset: Dataset | None = None, **kwargs) -> SentryEmulator:
+        emulator = SentryEmulator(dataset or build_dataset(now=NOW, **DEFAULT_SIZES), **kwargs).start()
+        started.append(emulator)
+        return emulator
+
+    yield start
+    for emulator in started:
+        emulator.stop()
+
+
+@pytest.fixture
+def emulator(emulator_factory) -> SentryEmulator:
+    return emulator_factory()
