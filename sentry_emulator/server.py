@@ -806,7 +806,14 @@ class SentryEmulator:
         for key, value in pairs:
             query.setdefault(key, []).append(value)
         method = h.command
-        status = 0
+        recorded = False
+
+        def record(status: int) -> None:
+            # Logged before the answer goes out, so a client that has its response sees it logged.
+            nonlocal recorded
+            recorded = True
+            self._record(method, path, query, status, started)
+
         try:
             for hook in self.faults._hooks_snapshot():
                 try:
@@ -818,6 +825,7 @@ class SentryEmulator:
             fired = self.faults._select(path)
             kinds = [rule.kind for rule in fired]
             if "reset" in kinds:
+                record(0)
                 h._reset_connection()
                 return
             proxy = next((k for k in kinds if k in ("502_html", "503", "504")), None)
@@ -828,12 +836,13 @@ class SentryEmulator:
             if "invalid_json" in kinds:
                 body = response.body[: len(response.body) // 2] if len(response.body) > 1 else b"["
                 response = _Response(200, body, "application/json", response.headers)
-            status = response.status
+            record(response.status)
             h._send(response, truncate="truncated" in kinds)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             h.close_connection = True
         finally:
-            self._record(method, path, query, status, started)
+            if not recorded:
+                record(0)
 
     def _fault_response(self, kind: str, path: str) -> _Response:
         if kind == "500":
