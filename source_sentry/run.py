@@ -4,7 +4,17 @@ from __future__ import annotations
 import sys
 from typing import List, Optional
 
+import orjson
 from airbyte_cdk.entrypoint import AirbyteEntrypoint, launch
+from airbyte_cdk.models import (
+    AirbyteConnectionStatus,
+    AirbyteMessage,
+    AirbyteMessageSerializer,
+    FailureType,
+    Status,
+    Type,
+)
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_sentry.source import SourceSentry
 
@@ -21,9 +31,29 @@ def build_source(args: List[str]) -> SourceSentry:
     )
 
 
-def run() -> None:
-    args = sys.argv[1:]
-    launch(build_source(args), args)
+def run(args: Optional[List[str]] = None) -> None:
+    args = sys.argv[1:] if args is None else args
+    try:
+        source = build_source(args)
+    except Exception as error:
+        # A bad config, or an unreadable catalog or state file: one clear message, not a traceback.
+        if not isinstance(error, AirbyteTracedException):
+            error = AirbyteTracedException(
+                message=f"Could not start the Sentry source: {error}",
+                internal_message=str(error),
+                failure_type=FailureType.config_error,
+            )
+        if args and args[0] == "check":
+            status = AirbyteConnectionStatus(status=Status.FAILED, message=error.message)
+            _print(AirbyteMessage(type=Type.CONNECTION_STATUS, connectionStatus=status))
+            return
+        _print(error.as_airbyte_message())
+        sys.exit(1)
+    launch(source, args)
+
+
+def _print(message: AirbyteMessage) -> None:
+    print(orjson.dumps(AirbyteMessageSerializer.dump(message)).decode())
 
 
 if __name__ == "__main__":

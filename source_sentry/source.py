@@ -1,11 +1,24 @@
 """The connector is source_sentry/manifest.yaml; this module only loads it."""
 from __future__ import annotations
 
-from typing import Any, List, Mapping, Optional
+import ast
+import logging
+from typing import Any, Dict, List, Mapping, Optional
 
-from airbyte_cdk.models import ConfiguredAirbyteCatalog
+from airbyte_cdk.connector import BaseConnector
+from airbyte_cdk.models import (
+    AirbyteConnectionStatus,
+    AirbyteStateMessage,
+    ConfiguredAirbyteCatalog,
+    FailureType,
+    Status,
+)
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.sources.source import TState
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+
+from source_sentry.config_checks import config_problem
+from source_sentry.state import sanitize_state
 
 
 class SourceSentry(YamlDeclarativeSource):
@@ -16,4 +29,46 @@ class SourceSentry(YamlDeclarativeSource):
         state: Optional[TState] = None,
         **kwargs: Any,
     ) -> None:
+        problem = config_problem(config) if config else None
+        if problem:
+            raise AirbyteTracedException(message=problem, internal_message=problem, failure_type=FailureType.config_error)
         super().__init__(path_to_yaml="manifest.yaml", catalog=catalog, config=config, state=state, **kwargs)
+
+    def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+        status = super().check(logger, config)
+        if status.status == Status.FAILED:
+            return AirbyteConnectionStatus(status=Status.FAILED, message=_unquote(status.message))
+        problem = self._unreachable_project()
+        return AirbyteConnectionStatus(status=Status.FAILED, message=problem) if problem else status
+
+    def _unreachable_project(self) -> Optional[str]:
+        """Why Python: CheckStream reads one partition, so only the first configured project. Listing
+        project_detail's partitions fetches every configured project, and an unknown slug is a 404."""
+        if not self._config.get("project_slugs"):
+            return None
+        project_detail = next(stream for stream in self.streams(self._config) if stream.name == "project_detail")
+        try:
+            for _ in project_detail.generate_partitions():
+                pass
+        except AirbyteTracedException as error:
+            return error.message
+        return None
+
+    @classmethod
+    def read_state(cls, state_path: str) -> List[AirbyteStateMessage]:
+        # The launcher reads the state once to build the source and the CDK once more to read:
+        # check it once per file so each warning is logged once.
+        if state_path not in _checked_states:
+            _checked_states[state_path] = sanitize_state(BaseConnector._read_json_file(state_path)) if state_path else []
+        return _checked_states[state_path]
+
+
+def _unquote(message: Optional[str]) -> Optional[str]:
+    """The CDK reports a failed check as the repr() of its message."""
+    try:
+        return str(ast.literal_eval(message)) if message and message[0] in "'\"" else message
+    except (ValueError, SyntaxError):
+        return message
+
+
+_checked_states: Dict[str, List[AirbyteStateMessage]] = {}

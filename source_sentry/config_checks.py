@@ -1,0 +1,99 @@
+"""Configuration problems, explained before any request is sent.
+
+Why Python: the manifest's spec patterns catch the same mistakes, but the CDK reports them as bare
+JSON-schema messages ("'  ' does not match '^[A-Za-z0-9]...'") that do not name the field, and the
+config transformations run before that check (a malformed start date crashes them). Here each
+problem gets one sentence a user can act on.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any, List, Mapping, Optional
+from urllib.parse import urlsplit
+
+SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
+
+
+def config_problem(config: Mapping[str, Any]) -> Optional[str]:
+    """The first problem found in a config, or None when it is usable."""
+    problems: List[Optional[str]] = [
+        _token_problem(config.get("auth_token")),
+        _slug_problem("organization", config.get("organization"), required=True),
+        _slug_problem("project", config.get("project"), required=False),
+        _projects_problem(config.get("projects")),
+        _hostname_problem(config.get("hostname")),
+        _start_date_problem(config.get("start_date")),
+        _workers_problem(config.get("num_workers")),
+    ]
+    return next((problem for problem in problems if problem), None)
+
+
+def _token_problem(token: Any) -> Optional[str]:
+    if not isinstance(token, str) or not token.strip():
+        return "auth_token is missing: create an auth token in Sentry (Settings > Auth Tokens) and set it."
+    return None
+
+
+def _slug_problem(field: str, value: Any, required: bool) -> Optional[str]:
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        return f"{field} is blank: set it to the slug shown in Sentry's URLs (e.g. 'acme')."
+    if not SLUG.match(value):
+        return f"{field} '{value}' is not a Sentry slug: slugs hold only letters, digits, '-', '_' and '.', without spaces."
+    return None
+
+
+def _projects_problem(projects: Any) -> Optional[str]:
+    if projects is None:
+        return None
+    if not isinstance(projects, list):
+        return "projects must be a list of project slugs, e.g. [\"web\", \"api\"]."
+    for index, slug in enumerate(projects):
+        problem = _slug_problem(f"projects[{index}]", slug, required=True)
+        if problem:
+            return problem
+    return None
+
+
+def _hostname_problem(hostname: Any) -> Optional[str]:
+    if hostname is None:
+        return None
+    example = "a host such as sentry.io or de.sentry.io, or a base URL such as http://sentry.internal:9000"
+    if not isinstance(hostname, str) or not hostname.strip():
+        return f"hostname is blank: leave it out for sentry.io or set {example}."
+    value = hostname.strip()
+    parts = urlsplit(value if "://" in value else f"https://{value}")
+    try:
+        port_ok = parts.port is None or 0 < parts.port < 65536
+    except ValueError:
+        port_ok = False
+    if parts.scheme not in ("http", "https") or not HOST.match(parts.hostname or "") or not port_ok or parts.query or parts.fragment or " " in value:
+        return f"hostname '{hostname}' is not {example}."
+    return None
+
+
+def _start_date_problem(start_date: Any) -> Optional[str]:
+    if start_date is None or start_date == "":
+        return None
+    example = "an ISO 8601 UTC date such as 2024-01-01 or 2024-01-01T00:00:00Z"
+    if not isinstance(start_date, str):
+        return f"start_date must be {example}."
+    try:
+        moment = datetime.fromisoformat(start_date.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return f"start_date '{start_date}' is not {example}."
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    if moment > datetime.now(timezone.utc):
+        return f"start_date '{start_date}' is in the future: nothing would be synced."
+    return None
+
+
+def _workers_problem(workers: Any) -> Optional[str]:
+    if workers is None:
+        return None
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 20:
+        return f"num_workers must be a whole number from 1 to 20, not {workers!r}."
+    return None
