@@ -102,3 +102,30 @@ def final_state(output: EntrypointOutput, stream: str) -> Any:
 
 def error_messages(output: EntrypointOutput) -> List[str]:
     return [m.trace.error.message for m in output.errors]
+
+
+def run_cli(args: List[str]) -> tuple:
+    """Runs the `source-sentry` command in-process: (parsed messages, exit code)."""
+    import contextlib
+    import io
+    import json
+
+    from source_sentry.run import run
+
+    buffer = io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(buffer):
+        try:
+            run(args)
+        except SystemExit as exit_:
+            code = exit_.code or 0
+    messages = [json.loads(line) for line in buffer.getvalue().splitlines() if line.startswith("{")]
+    return messages, code
+
+
+def write_json(path, value: Any) -> str:
+    import json
+
+    with open(path, "w") as file:
+        file.write(value if isinstance(value, str) else json.dumps(value))
+    return str(path)
