@@ -153,7 +153,7 @@ STATS_FIELDS = ("sum(quantity)", "sum(times_seen)")
 STATS_GROUPBY = ("outcome", "category", "reason", "key_id", "project")
 STATS_MAX_POINTS = 1000
 
-FAULT_KINDS = ("500", "502_html", "503", "504", "429", "invalid_json", "reset", "truncated", "slow", "latency")
+FAULT_KINDS = ("500", "502_html", "503", "504", "429", "invalid_json", "reset", "truncated", "slow", "latency", "short_page")
 
 _PERIOD_RE = re.compile(r"^(\d+)([hdmsw]?)$")
 _PERIOD_UNITS = {"": "seconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -922,6 +922,8 @@ class SentryEmulator:
             elif "500" in kinds:
                 response = self._fault_response("500", path)
             else:
+                if "short_page" in kinds:
+                    pairs, query = _shortened_page(pairs, query, self.default_page_size)
                 response = self._route(method, path, pairs, query, h)
             response.headers = rl_headers + response.headers
             return response
@@ -1611,3 +1613,14 @@ class _Handler(BaseHTTPRequestHandler):
             super().finish()
         except OSError:
             pass
+
+
+def _shortened_page(pairs, query, default_page_size: int):
+    """A page shorter than asked for that still has more after it, as Sentry's issue endpoints
+    answer when they drop entries after querying. Nothing is lost: the cursor moves by what was served."""
+    key = "limit" if "limit" in query else "per_page"
+    asked = int(query.get(key, [default_page_size])[0])
+    short = str(max(1, asked // 3))
+    pairs = [(k, v) for k, v in pairs if k != key] + [(key, short)]
+    query = {**query, key: [short]}
+    return pairs, query

@@ -74,7 +74,9 @@ def ids_of(records: Iterable[Mapping[str, Any]], key: str = "id") -> List[Any]:
 
 
 def public(record: Mapping[str, Any]) -> Dict[str, Any]:
-    return {key: value for key, value in record.items() if not key.startswith("_")}
+    """A record as the connector emits it: without the emulator's private keys, and without
+    top-level nulls (the CDK's message serializer omits them; destinations read them as null)."""
+    return {key: value for key, value in record.items() if not key.startswith("_") and value is not None}
 
 
 def ground_truth(dataset: Dataset, stream: str, projects: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
