@@ -31,24 +31,31 @@ def build_source(args: List[str]) -> SourceSentry:
     )
 
 
-def run(args: Optional[List[str]] = None) -> None:
-    args = sys.argv[1:] if args is None else args
+def start(args: List[str]) -> Optional[SourceSentry]:
+    """The source for these arguments, or None after printing why it cannot start: a bad config,
+    an unreadable catalog or state file get one clear message instead of a traceback."""
     try:
-        source = build_source(args)
+        return build_source(args)
     except Exception as error:
-        # A bad config, or an unreadable catalog or state file: one clear message, not a traceback.
         if not isinstance(error, AirbyteTracedException):
             error = AirbyteTracedException(
                 message=f"Could not start the Sentry source: {error}",
                 internal_message=str(error),
                 failure_type=FailureType.config_error,
             )
-        if args and args[0] == "check":
+        if args[:1] == ["check"]:
             status = AirbyteConnectionStatus(status=Status.FAILED, message=error.message)
             _print(AirbyteMessage(type=Type.CONNECTION_STATUS, connectionStatus=status))
-            return
-        _print(error.as_airbyte_message())
-        sys.exit(1)
+        else:
+            _print(error.as_airbyte_message())
+        return None
+
+
+def run(args: Optional[List[str]] = None) -> None:
+    args = sys.argv[1:] if args is None else args
+    source = start(args)
+    if source is None:
+        sys.exit(0 if args[:1] == ["check"] else 1)  # a failed check is an answer, not a crash
     launch(source, args)
 
 

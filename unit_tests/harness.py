@@ -1,9 +1,10 @@
 """Run the connector the way Airbyte does and compare its output with the emulator's ground truth."""
 from __future__ import annotations
 
+import logging
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
-from airbyte_cdk.models import AirbyteStateMessage, SyncMode
+from airbyte_cdk.models import AirbyteMessageSerializer, AirbyteStateMessage, SyncMode
 from airbyte_cdk.test.catalog_builder import CatalogBuilder, ConfiguredAirbyteStreamBuilder
 from airbyte_cdk.test.entrypoint_wrapper import EntrypointOutput
 from airbyte_cdk.test.entrypoint_wrapper import read as entrypoint_read
@@ -107,22 +108,35 @@ def error_messages(output: EntrypointOutput) -> List[str]:
 
 
 def run_cli(args: List[str]) -> tuple:
-    """Runs the `source-sentry` command in-process: (parsed messages, exit code)."""
+    """Runs the `source-sentry` command in-process: (messages as dicts, exit code)."""
     import contextlib
     import io
     import json
 
-    from source_sentry.run import run
+    from airbyte_cdk.test.entrypoint_wrapper import _run_command
 
-    buffer = io.StringIO()
-    code = 0
-    with contextlib.redirect_stdout(buffer):
-        try:
-            run(args)
-        except SystemExit as exit_:
-            code = exit_.code or 0
-    messages = [json.loads(line) for line in buffer.getvalue().splitlines() if line.startswith("{")]
-    return messages, code
+    from source_sentry.run import start
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            level = {"WARNING": "WARN"}.get(record.levelname, record.levelname)
+            startup_logs.append({"type": "LOG", "log": {"level": level, "message": record.getMessage()}})
+
+    startup_logs: List[Dict[str, Any]] = []
+    printed = io.StringIO()
+    handler = Collect()
+    logging.getLogger("airbyte").addHandler(handler)
+    try:
+        with contextlib.redirect_stdout(printed):
+            source = start(args)
+    finally:
+        logging.getLogger("airbyte").removeHandler(handler)
+    messages = startup_logs + [json.loads(line) for line in printed.getvalue().splitlines()]
+    if source is None:
+        return messages, 0 if args[:1] == ["check"] else 1
+    output = _run_command(source, args, expecting_exception=True)
+    messages += [AirbyteMessageSerializer.dump(message) for message in output.get_message_iterator()]
+    return messages, 1 if output.errors else 0
 
 
 def write_json(path, value: Any) -> str:

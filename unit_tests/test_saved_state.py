@@ -1,0 +1,81 @@
+"""A saved state that is null, empty, malformed, legacy or from the future never crashes a sync."""
+import json
+from collections import Counter
+
+import pytest
+from airbyte_cdk.models import ConfiguredAirbyteCatalogSerializer, SyncMode
+
+from harness import catalog_for, config_for, ground_truth, run_cli, write_json
+
+FLAT_STATE = {"dateCreated": "2026-01-01T00:00:00Z"}
+
+
+def stream_state(value):
+    return [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "events"}, "stream_state": value}}]
+
+
+def sync_events(tmp_path, emulator, state):
+    args = ["read", "--config", write_json(tmp_path / "config.json", config_for(emulator)),
+            "--catalog", write_json(tmp_path / "catalog.json", ConfiguredAirbyteCatalogSerializer.dump(catalog_for(["events"], SyncMode.incremental)))]
+    if state is not ...:
+        args += ["--state", write_json(tmp_path / "state.json", state)]
+    return run_cli(args)
+
+
+def event_ids(messages):
+    return Counter(m["record"]["data"]["id"] for m in messages if m["type"] == "RECORD")
+
+
+def warnings(messages):
+    return [m["log"]["message"] for m in messages if m["type"] == "LOG" and m["log"]["level"] == "WARN"]
+
+
+@pytest.mark.parametrize(
+    "state, warning",
+    [
+        (None, None),
+        ([], None),
+        ({}, None),
+        (stream_state(None), None),
+        (stream_state({}), None),
+        (stream_state({"dateCreated": "not-a-date"}), "Ignoring the saved state of stream 'events' (dateCreated='not-a-date' is not a date-time)"),
+        (stream_state({"dateCreated": 1700000000}), "Ignoring the saved state of stream 'events' (dateCreated=1700000000 is not a date-time)"),
+        (stream_state({"dateCreated": "2999-01-01T00:00:00Z"}), "Ignoring the saved state of stream 'events' (dateCreated='2999-01-01T00:00:00Z' is in the future)"),
+        (stream_state("garbage"), "Ignoring the saved state of stream 'events' (expected an object, got str)"),
+        (stream_state({"states": "nope"}), "Ignoring the saved state of stream 'events' ('states' is not a list)"),
+        ([{"type": "GLOBAL"}], "Ignoring a saved state entry that is not a per-stream state message"),
+        ('"just text"', "Saved state is a str, not a list of state messages"),  # a JSON string
+    ],
+    ids=["null-file", "empty-list", "empty-object", "null-stream-state", "empty-stream-state", "bad-date", "number",
+         "future", "string", "bad-states", "not-per-stream", "text"],
+)
+def test_given_an_unusable_state_when_reading_then_the_stream_syncs_from_the_start(tmp_path, shared_emulator, shared_dataset, state, warning):
+    messages, code = sync_events(tmp_path, shared_emulator, state)
+    assert code == 0
+    assert [m for m in messages if m["type"] == "TRACE" and m["trace"]["type"] == "ERROR"] == []
+    assert event_ids(messages) == Counter(e["id"] for e in ground_truth(shared_dataset, "events"))
+    if warning:
+        assert any(message.startswith(warning) for message in warnings(messages)), warnings(messages)
+        assert len([m for m in warnings(messages) if m.startswith(warning)]) == 1, "each problem is logged once"
+
+
+@pytest.mark.parametrize("legacy", [
+    stream_state(FLAT_STATE),  # the earlier Sentry connector's flat per-stream state
+    {"events": FLAT_STATE},  # Airbyte's legacy one-object state
+], ids=["flat-per-stream", "legacy-object"])
+def test_given_a_state_of_the_earlier_connector_when_reading_then_it_applies_to_every_project(tmp_path, shared_emulator, shared_dataset, legacy):
+    messages, code = sync_events(tmp_path, shared_emulator, legacy)
+    assert code == 0
+    expected = [e for e in ground_truth(shared_dataset, "events") if e["dateCreated"] >= FLAT_STATE["dateCreated"]]
+    assert event_ids(messages) == Counter(e["id"] for e in expected)
+    final = [m for m in messages if m["type"] == "STATE"][-1]["state"]["stream"]["stream_state"]
+    assert {entry["partition"]["project"] for entry in final["states"]} == {"web", "api", "worker"}
+
+
+def test_given_a_state_file_that_is_not_json_when_reading_then_one_clear_error(tmp_path, shared_emulator):
+    messages, code = sync_events(tmp_path, shared_emulator, "{not json")
+    assert code == 1
+    assert [m["type"] for m in messages] == ["TRACE"]
+    error = messages[0]["trace"]["error"]
+    assert error["failure_type"] == "config_error"
+    assert error["message"].startswith("Could not start the Sentry source: Could not read json file")
