@@ -1,0 +1,78 @@
+"""`check` names the cause of every failure: token, scope, organization, project."""
+import json
+
+import pytest
+
+from harness import TOKEN, config_for, run_cli, write_json
+
+
+def check(tmp_path, config):
+    messages, code = run_cli(["check", "--config", write_json(tmp_path / "config.json", config)])
+    statuses = [m["connectionStatus"] for m in messages if m["type"] == "CONNECTION_STATUS"]
+    assert len(statuses) == 1 and code == 0
+    assert TOKEN not in json.dumps(messages)
+    assert len(config["auth_token"].strip()) < 4 or config["auth_token"] not in json.dumps(messages)
+    return statuses[0]
+
+
+def test_given_a_good_config_when_checking_then_it_succeeds(tmp_path, emulator):
+    status = check(tmp_path, config_for(emulator))
+    assert status == {"status": "SUCCEEDED"}
+    assert all(r.status == 200 for r in emulator.requests)
+
+
+def test_given_a_wrong_token_when_checking_then_the_token_is_blamed_after_one_request(tmp_path, emulator):
+    status = check(tmp_path, config_for(emulator, auth_token="sntrys_wrong_secret_value"))
+    assert status["status"] == "FAILED"
+    assert status["message"] == (
+        f"Stream projects is not available: Sentry rejected the auth token (401 Invalid token) at "
+        f"{emulator.url}/api/0/organizations/acme/projects/: it is wrong, expired or revoked. "
+        "Create a new auth token in Sentry and update the connector's configuration."
+    )
+    assert [r.status for r in emulator.requests] == [401]
+
+
+@pytest.mark.parametrize("scopes, missing, url", [
+    ({"project:read", "event:read", "project:releases"}, "org:read", "/api/0/organizations/acme/projects/"),
+    ({"org:read", "event:read", "project:releases"}, "project:read", "/api/0/projects/acme/web/"),
+    ({"org:read", "project:read"}, "event:read", "/api/0/projects/acme/web/events/"),
+])
+def test_given_a_token_without_a_scope_when_checking_then_the_scope_is_named(tmp_path, emulator_factory, scopes, missing, url):
+    emulator = emulator_factory(scopes=scopes)
+    status = check(tmp_path, config_for(emulator))
+    assert status["status"] == "FAILED"
+    assert f"Sentry denied access to {emulator.url}{url} (403): the auth token lacks the '{missing}' scope" in status["message"]
+
+
+def test_given_an_unknown_organization_when_checking_then_slug_and_host_are_named(tmp_path, emulator):
+    status = check(tmp_path, config_for(emulator, organization="acme-typo"))
+    assert status["message"] == (
+        f"Stream projects is not available: Organization 'acme-typo' was not found on {emulator.url} (404). "
+        "Check the organization slug and the hostname (EU organizations live on de.sentry.io)."
+    )
+
+
+@pytest.mark.parametrize("selection", [{"projects": ["web", "nope"]}, {"project": "nope"}, {"projects": ["nope", "web"]}])
+def test_given_an_unknown_project_when_checking_then_it_is_named(tmp_path, emulator, selection):
+    status = check(tmp_path, config_for(emulator, **selection))
+    assert status["status"] == "FAILED"
+    assert f"Project 'nope' was not found in organization 'acme' on {emulator.url} (404)." in status["message"]
+
+
+@pytest.mark.parametrize("config, message", [
+    ({"organization": "  "}, "organization is blank: set it to the slug shown in Sentry's URLs (e.g. 'acme')."),
+    ({"organization": "my org"}, "organization 'my org' is not a Sentry slug: slugs hold only letters, digits, '-', '_' and '.', without spaces."),
+    ({"projects": ["web", " "]}, "projects[1] is blank: set it to the slug shown in Sentry's URLs (e.g. 'acme')."),
+    ({"project": ""}, "project is blank: set it to the slug shown in Sentry's URLs (e.g. 'acme')."),
+    ({"hostname": "http://bad host"}, "hostname 'http://bad host' is not a host such as sentry.io or de.sentry.io, or a base URL such as http://sentry.internal:9000."),
+    ({"hostname": "ftp://sentry.io"}, "hostname 'ftp://sentry.io' is not a host such as sentry.io or de.sentry.io, or a base URL such as http://sentry.internal:9000."),
+    ({"hostname": "sentry.io:99999"}, "hostname 'sentry.io:99999' is not a host such as sentry.io or de.sentry.io, or a base URL such as http://sentry.internal:9000."),
+    ({"start_date": "yesterday"}, "start_date 'yesterday' is not an ISO 8601 UTC date such as 2024-01-01 or 2024-01-01T00:00:00Z."),
+    ({"start_date": "2999-01-01"}, "start_date '2999-01-01' is in the future: nothing would be synced."),
+    ({"auth_token": " "}, "auth_token is missing: create an auth token in Sentry (Settings > Auth Tokens) and set it."),
+    ({"num_workers": 0}, "num_workers must be a whole number from 1 to 20, not 0."),
+])
+def test_given_a_malformed_config_when_checking_then_it_is_explained_before_any_request(tmp_path, emulator, config, message):
+    status = check(tmp_path, {**config_for(emulator), **config})
+    assert status == {"status": "FAILED", "message": message}
+    assert emulator.requests == []
