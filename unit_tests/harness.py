@@ -24,7 +24,14 @@ STREAMS: Dict[str, tuple] = {
     "events": ("id", "dateCreated", True),
     "issues": ("id", "lastSeen", True),
     "releases": ("id", "dateCreated", False),
+    "teams": ("id", None, False),
+    "members": ("id", None, False),
+    "project_keys": ("id", None, True),
+    "environments": ("id", None, True),
+    "release_deploys": ("id", "dateFinished", False),
+    "organization_stats": ("date", "date", False),
 }
+PRIMARY_KEYS = {"environments": [["id"], ["project"]], "organization_stats": [["date"], ["category"], ["outcome"], ["project_id"]]}
 INCREMENTAL_STREAMS = [name for name, (_, cursor, _) in STREAMS.items() if cursor]
 
 
@@ -38,7 +45,7 @@ def catalog_for(streams: Iterable[str], sync_mode: SyncMode = SyncMode.full_refr
     builder = CatalogBuilder()
     for name in streams:
         builder.with_stream(
-            ConfiguredAirbyteStreamBuilder().with_name(name).with_sync_mode(sync_mode).with_primary_key([[STREAMS[name][0]]])
+            ConfiguredAirbyteStreamBuilder().with_name(name).with_sync_mode(sync_mode).with_primary_key(PRIMARY_KEYS.get(name, [[STREAMS[name][0]]]))
         )
     return builder.build()
 
@@ -89,11 +96,33 @@ def ground_truth(dataset: Dataset, stream: str, projects: Optional[Sequence[str]
         rows = [dataset.project_details[slug] for slug in slugs]
     elif stream in ("events", "issues"):
         rows = [row for slug in slugs for row in getattr(dataset, stream)[slug]]
-    elif stream == "releases":
-        rows = dataset.releases
+    elif stream in ("releases", "teams", "members"):
+        rows = getattr(dataset, stream)
+    elif stream == "project_keys":
+        rows = [key for slug in slugs for key in dataset.project_keys.get(slug, [])]
+    elif stream == "environments":
+        rows = [{**env, "project": slug} for slug in slugs for env in dataset.environments.get(slug, [])]
+    elif stream == "release_deploys":
+        rows = [{**deploy, "release_version": version} for version, deploys in dataset.deploys.items() for deploy in deploys]
+    elif stream == "organization_stats":
+        rows = usage_rows(dataset)
     else:
         raise KeyError(stream)
     return [public(row) for row in rows]
+
+
+def usage_rows(dataset: Dataset) -> List[Dict[str, Any]]:
+    """stats_v2 totals per day, category, outcome and project (error categories count as 'error')."""
+    totals: Dict[tuple, int] = {}
+    for row in dataset.usage:
+        category = "error" if row["category"] in ("error", "default", "security") else row["category"]
+        key = (row["date"], category, row["outcome"], row["project_id"])
+        totals[key] = totals.get(key, 0) + row["quantity"]
+    return [dict(zip(("date", "category", "outcome", "project_id", "quantity"), key + (quantity,))) for key, quantity in totals.items()]
+
+
+def key_of(stream: str, record: Mapping[str, Any]) -> tuple:
+    return tuple(str(record[path[0]]) for path in PRIMARY_KEYS.get(stream, [[STREAMS[stream][0]]]))
 
 
 def final_state(output: EntrypointOutput, stream: str) -> Any:

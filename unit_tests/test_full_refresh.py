@@ -3,7 +3,7 @@ from collections import Counter
 
 import pytest
 
-from harness import STREAMS, config_for, ground_truth, ids_of, read, records_of
+from harness import STREAMS, config_for, ground_truth, ids_of, key_of, read, records_of
 from sentry_emulator.dataset import build_dataset
 from conftest import NOW
 
@@ -20,10 +20,10 @@ def test_given_the_whole_organization_when_full_refresh_then_records_equal_groun
     output, _ = full_sync
     records = records_of(output, name)
     expected = ground_truth(shared_dataset, name)
-    assert len(records) == len(expected)
-    assert Counter(map(str, ids_of(records))) == Counter(map(str, ids_of(expected)))
-    by_id = {str(record["id"]): record for record in records}
-    assert all(by_id[str(row["id"])] == row for row in expected), "records differ from the API's JSON"
+    assert len(records) == len(expected) > 0
+    assert Counter(key_of(name, r) for r in records) == Counter(key_of(name, r) for r in expected)
+    by_key = {key_of(name, record): record for record in records}
+    assert all(by_key[key_of(name, row)] == row for row in expected), "records differ from the API's JSON"
 
 
 def test_full_refresh_ends_without_errors_and_reports_each_stream_complete(full_sync):
@@ -34,14 +34,21 @@ def test_full_refresh_ends_without_errors_and_reports_each_stream_complete(full_
 
 
 def test_full_refresh_request_counts(full_sync, shared_dataset):
-    """Counts per endpoint: events and issues cut 90 days into 30-day windows per project."""
+    """One request per page and partition, nothing repeated."""
     _, requests = full_sync
     counts = Counter(request.path.rstrip("/").rsplit("/", 1)[-1] for request in requests)
     projects = len(shared_dataset.projects)
-    assert counts["events"] == projects * 3
+    release_pages = sum(-(-sum(1 for r in shared_dataset.releases if r["_status"] == s) // 100) for s in ("open", "archived"))
+    assert counts["events"] == projects * 3  # 90 days in 30-day windows
     assert counts["issues"] == projects * 3
-    assert counts["releases"] == sum(1 for status in ("open", "archived") for _ in range(-(-sum(1 for r in shared_dataset.releases if r["_status"] == status) // 100)))
+    assert counts["releases"] == 2 * release_pages  # the releases stream, and the parent of release_deploys
+    assert counts["deploys"] == sum(1 for r in shared_dataset.releases if r["deployCount"]) == len(shared_dataset.deploys)
+    assert counts["stats_v2"] in (89, 90)  # one per day of Sentry's 90-day retention
+    assert counts["keys"] == counts["environments"] == projects
+    assert counts["teams"] == counts["members"] == 1
     assert all(request.status == 200 for request in requests)
+    repeated = Counter((r.path, tuple(sorted((k, tuple(v)) for k, v in r.query.items()))) for r in requests)
+    assert [key for key, count in repeated.items() if count > 1 and "releases" not in key[0] and "/projects/" not in key[0]] == []
     for request in requests:
         assert "query" in request.query or not request.path.endswith("/issues/"), "issues must never rely on Sentry's default query"
 
