@@ -1,0 +1,127 @@
+"""Server faults, rate limits and interrupted syncs: nothing lost, nothing doubled, failures explained."""
+import json
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from airbyte_cdk.models import SyncMode
+
+from conftest import NOW
+from harness import TOKEN, config_for, final_state, ground_truth, read, records_of, state_for
+from sentry_emulator.dataset import build_dataset, new_event
+from sentry_emulator.server import RateLimitRule
+
+# 2 projects x ~300 events in the last 25 days: 3+ pages per project in one window.
+SIZES = dict(organization="acme", projects=2, events_per_project=900, issues_per_project=40, releases=20)
+START = (NOW - timedelta(days=25)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.fixture
+def faulty(emulator_factory):
+    dataset = build_dataset(now=NOW, **SIZES)
+    return dataset, emulator_factory(dataset)
+
+
+def expected_events(dataset):
+    return Counter(e["id"] for e in ground_truth(dataset, "events") if e["dateCreated"] >= START)
+
+
+def synced_events(output):
+    return Counter(record["id"] for record in records_of(output, "events"))
+
+
+@pytest.mark.parametrize("kind", ["500", "502_html", "503", "504", "429", "invalid_json", "reset", "truncated", "short_page"])
+def test_given_a_fault_on_every_third_request_when_reading_then_records_equal_ground_truth(faulty, kind):
+    dataset, emulator = faulty
+    fault = emulator.faults.add(r"/events/$", kind, every=3)
+    output = read(config_for(emulator, start_date=START), ["events"])
+    assert fault.fired >= 2
+    assert synced_events(output) == expected_events(dataset)  # equal, and no duplicates
+    assert output.errors == []
+
+
+def test_given_slow_responses_when_reading_then_nothing_is_lost(faulty):
+    dataset, emulator = faulty
+    emulator.faults.add(r"/events/$", "slow", every=2, delay=0.3)
+    output = read(config_for(emulator, start_date=START), ["events"])
+    assert synced_events(output) == expected_events(dataset)
+
+
+def test_given_a_page_that_is_never_json_when_reading_then_the_stream_fails_naming_the_path(faulty):
+    dataset, emulator = faulty
+    emulator.faults.add(r"/projects/acme/web/events/$", "invalid_json")
+    output = read(config_for(emulator, start_date=START, projects=["web"]), ["events"], expect_failure=True)
+    messages = [error.trace.error.message for error in output.errors]
+    assert any(f"Sentry answered {emulator.url}/api/0/projects/acme/web/events/ with a body that is not JSON" in m for m in messages), messages
+    assert any(m.startswith("During the sync, the following streams did not sync successfully: events") for m in messages)
+    assert records_of(output, "events") == []  # the broken page is never taken as an empty one
+    assert len(emulator.requests) == 1 + 9  # the project, then the page: first try and 8 retries
+
+
+def test_given_sentry_rate_limits_without_retry_after_when_reading_then_it_waits_for_the_window(faulty):
+    dataset, emulator = faulty
+    emulator.rate_limits.append(RateLimitRule(r"/events/$", limit=3, window_seconds=2))
+    output = read(config_for(emulator, start_date=START), ["events"])
+    assert synced_events(output) == expected_events(dataset)
+    statuses = Counter(r.status for r in emulator.requests if r.path.endswith("/events/"))
+    per_project = Counter(e["projectID"] for e in ground_truth(dataset, "events") if e["dateCreated"] >= START)
+    assert statuses[200] == sum(-(-count // 100) for count in per_project.values())  # each page once
+    assert output.errors == []
+
+
+def test_given_records_inserted_while_paginating_when_reading_then_pages_do_not_shift(faulty):
+    """New events land in the newest-first listing; the pinned window end keeps offsets stable."""
+    dataset, emulator = faulty
+    expected = expected_events(dataset)
+    inserted = []
+
+    def insert_on_second_page(path, query):
+        if path.endswith("/events/") and query.get("cursor"):
+            moment = NOW + timedelta(seconds=len(inserted))
+            inserted.append(emulator.add_event("web", new_event(dataset, "web", moment))["id"])
+
+    emulator.on_request(insert_on_second_page)
+    output = read(config_for(emulator, start_date=START), ["events"])
+    assert len(inserted) == 4  # before each of the 2 later pages of each project
+    synced = synced_events(output)
+    assert max(synced.values()) == 1
+    assert set(expected) <= set(synced)
+
+
+def test_given_a_sync_that_fails_part_way_when_resuming_from_its_last_state_then_the_union_is_complete(faulty):
+    dataset, emulator = faulty
+    # the api project's events always fail: the web project completes and its state is kept
+    emulator.faults.add(r"/projects/acme/api/events/$", "500")
+    config = config_for(emulator, start_date=START)
+    first = read(config, ["events"], SyncMode.incremental, expect_failure=True)
+    assert first.errors
+    state = final_state(first, "events")
+    emulator.faults.clear()
+    second = read(config, ["events"], SyncMode.incremental, state=state_for({"events": state}))
+    union = set(synced_events(first)) | set(synced_events(second))
+    assert union == set(expected_events(dataset))
+    # what the first sync delivered for web is not read again (beyond the saved boundary second)
+    web_again = [r for r in records_of(second, "events") if r["projectID"] == dataset.projects[0]["id"]]
+    assert len(web_again) <= 2
+
+
+def test_the_token_never_appears_in_any_output(faulty):
+    dataset, emulator = faulty
+    emulator.faults.add(r"/events/$", "500", every=2)
+    emulator.faults.add(r"/issues/$", "invalid_json", every=2)
+    config = config_for(emulator, start_date=START)
+    outputs = [
+        read(config, ["events", "issues", "projects"], expect_failure=True),
+        read({**config, "auth_token": "sntrys_secret_never_printed"}, ["projects"], expect_failure=True),
+    ]
+    for output in outputs:
+        text = "\n".join(json.dumps(m.__dict__, default=str) for m in output._messages)
+        assert TOKEN not in text and "sntrys_secret_never_printed" not in text
+    assert outputs[1].errors and not outputs[0].errors
+
+
+def test_given_a_wrong_token_when_reading_then_config_error_and_no_retry(emulator):
+    output = read(config_for(emulator, auth_token="wrong-token"), ["projects"], expect_failure=True)
+    assert output.errors[0].trace.error.failure_type.value == "config_error"
+    assert [r.status for r in emulator.requests] == [401]
