@@ -18,7 +18,7 @@ from airbyte_cdk.sources.source import TState
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_sentry.config_checks import config_problem
-from source_sentry.state import sanitize_state
+from source_sentry.state import align_with_projects, sanitize_state
 
 
 class SourceSentry(YamlDeclarativeSource):
@@ -32,6 +32,8 @@ class SourceSentry(YamlDeclarativeSource):
         problem = config_problem(config) if config else None
         if problem:
             raise AirbyteTracedException(message=problem, internal_message=problem, failure_type=FailureType.config_error)
+        if state and config:
+            state = align_with_projects(state, _project_slugs(config))
         super().__init__(path_to_yaml="manifest.yaml", catalog=catalog, config=config, state=state, **kwargs)
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
@@ -61,6 +63,11 @@ class SourceSentry(YamlDeclarativeSource):
         if state_path not in _checked_states:
             _checked_states[state_path] = sanitize_state(BaseConnector._read_json_file(state_path)) if state_path else []
         return _checked_states[state_path]
+
+
+def _project_slugs(config: Mapping[str, Any]) -> List[str]:
+    """The configured project slugs, as the manifest's config normalization derives them."""
+    return ([config["project"]] if config.get("project") else []) + list(config.get("projects") or [])
 
 
 def _unquote(message: Optional[str]) -> Optional[str]:

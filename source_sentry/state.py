@@ -97,3 +97,30 @@ def _parse(raw: Any) -> Optional[datetime]:
     except ValueError:
         return None
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def align_with_projects(messages: List[AirbyteStateMessage], project_slugs: List[str]) -> List[AirbyteStateMessage]:
+    """Keeps per-project state valid when the project selection changes.
+
+    Why Python: the CDK keys a project's state by its parent partition, which is the slug when
+    projects are configured and '*' when the whole organization is listed; and it starts a project
+    it has no state for from the highest cursor of all projects, so a newly added project would
+    lose its history. Here each entry is keyed as the current configuration will key it, and that
+    fallback is removed so a new project syncs from the start date.
+    """
+    return [_align(message, project_slugs) for message in messages]
+
+
+def _align(message: AirbyteStateMessage, project_slugs: List[str]) -> AirbyteStateMessage:
+    raw = AirbyteStateMessageSerializer.dump(message)
+    state = (raw.get("stream") or {}).get("stream_state")
+    entries = state.get("states") if isinstance(state, dict) else None
+    if not entries or state.get("use_global_cursor"):
+        return message
+    for entry in entries:
+        partition = entry.get("partition", {})
+        parent = partition.get("parent_slice")
+        if isinstance(parent, dict) and "project_slug" in parent and "project" in partition:
+            parent["project_slug"] = partition["project"] if project_slugs else "*"
+    state.pop("state", None)
+    return AirbyteStateMessageSerializer.load(raw)

@@ -129,3 +129,24 @@ def test_cursor_values_are_compared_as_datetimes_not_strings(emulator_factory):
     seen = set(ids(records_of(output, "issues")))
     assert str(dataset.issues["web"][0]["id"]) in seen
     assert str(dataset.issues["web"][1]["id"]) not in seen
+
+
+def test_given_a_project_added_to_the_selection_when_syncing_again_then_its_whole_history_is_read(emulator_factory):
+    dataset = build_dataset(now=NOW, organization="acme", projects=3, events_per_project=60, issues_per_project=10, releases=3)
+    emulator = emulator_factory(dataset)
+    first = read(config_for(emulator, projects=["web"]), ["events"], SyncMode.incremental)
+    state = state_for({"events": final_state(first, "events")})
+    second = read(config_for(emulator, projects=["web", "api"]), ["events"], SyncMode.incremental, state=state)
+    synced = records_of(second, "events")
+    assert ids([e for e in synced if e["projectID"] == dataset.projects[1]["id"]]) == ids(dataset.events["api"])
+    assert len([e for e in synced if e["projectID"] == dataset.projects[0]["id"]]) == 1  # web: its boundary second only
+
+
+def test_given_a_selection_when_switching_to_the_whole_organization_then_state_is_kept_per_project(emulator_factory):
+    dataset = build_dataset(now=NOW, organization="acme", projects=3, events_per_project=60, issues_per_project=10, releases=3)
+    emulator = emulator_factory(dataset)
+    first = read(config_for(emulator, projects=["web", "api"]), ["events"], SyncMode.incremental)
+    second = read(config_for(emulator), ["events"], SyncMode.incremental, state=state_for({"events": final_state(first, "events")}))
+    synced = records_of(second, "events")
+    assert ids([e for e in synced if e["projectID"] == dataset.projects[2]["id"]]) == ids(dataset.events["worker"])
+    assert len(synced) == len(dataset.events["worker"]) + 2  # web and api: their boundary second only
