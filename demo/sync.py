@@ -70,7 +70,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:
         if args.config:
             config = json.loads(args.config.read_text())
-            name, full_refresh = "sentry", args.full_refresh
+            name, full_refresh = "organization", args.full_refresh
         else:
             emulator = _start_emulator()
             config = {"auth_token": emulator.token, "organization": DATASET["organization"], "hostname": emulator.url}
@@ -82,14 +82,25 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
         source = ab.get_source("source-sentry", config=config, local_executable=executable)
         source.check()
+        empty = [stream.name for stream in source.discovered_catalog.streams if not stream.json_schema.get("properties")]
+        if empty:
+            print(
+                f"The connector reported empty schemas for {', '.join(empty)}: the CDK's schema loader guessed "
+                "the wrong package (it takes the first loaded module named 'source_*'; boto3, which PyAirbyte "
+                "installs, loads multiprocessing.resource_tracker). source_sentry/source.py must inline its "
+                "schema files. See unit_tests/test_packaging.py.",
+                file=sys.stderr,
+            )
+            return 1
         source.select_all_streams()
-        cache = DuckDBCache(db_path=CACHE_DIR / f"{name}.duckdb", schema_name="sentry")
+        db_path = CACHE_DIR / f"{name}.duckdb"
+        cache = DuckDBCache(db_path=db_path, schema_name="sentry")
         started = time.monotonic()
         result = source.read(cache=cache, force_full_refresh=full_refresh)
         elapsed = time.monotonic() - started
 
         print()
-        print(f"Synced {result.processed_records} records in {elapsed:.1f} s into {cache.db_path.relative_to(ROOT) if cache.db_path.is_relative_to(ROOT) else cache.db_path}")
+        print(f"Synced {result.processed_records} records in {elapsed:.1f} s into {db_path.relative_to(ROOT)} (schema {cache.schema_name})")
         _print_counts(cache, sorted(result.streams), _ground_truth_counts(emulator) if emulator else None)
         print()
         print("Ten issues with the most events:")
@@ -120,7 +131,8 @@ def _start_emulator():
     return SentryEmulator(build_dataset(**DATASET)).start()
 
 
-def _ground_truth_counts(emulator) -> Dict[str, int]:
+def _ground_truth_counts(emulator) -> Dict[str, Any]:
+    """What the emulator holds per stream (usage statistics are aggregated by the API: not counted)."""
     dataset = emulator.dataset
     return {
         "projects": len(dataset.projects),
@@ -128,6 +140,12 @@ def _ground_truth_counts(emulator) -> Dict[str, int]:
         "events": sum(len(events) for events in dataset.events.values()),
         "issues": sum(len(issues) for issues in dataset.issues.values()),
         "releases": len(dataset.releases),
+        "teams": len(dataset.teams),
+        "members": len(dataset.members),
+        "project_keys": sum(len(keys) for keys in dataset.project_keys.values()),
+        "environments": sum(len(environments) for environments in dataset.environments.values()),
+        "release_deploys": sum(len(deploys) for deploys in dataset.deploys.values()),
+        "organization_stats": "-",
     }
 
 
@@ -138,7 +156,7 @@ def _query(cache, sql: str) -> List[Tuple[Any, ...]]:
         return [tuple(row) for row in connection.execute(text(sql))]
 
 
-def _print_counts(cache, streams: List[str], expected: Optional[Dict[str, int]]) -> None:
+def _print_counts(cache, streams: List[str], expected: Optional[Dict[str, Any]]) -> None:
     headers = ["stream", "rows"] + (["emulator has"] if expected is not None else [])
     rows = []
     for stream in streams:
@@ -154,7 +172,7 @@ def _print_table(headers: List[str], rows: List[Tuple[Any, ...]], max_width: int
 
     cells = [[cell(v) for v in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    numeric = [all(isinstance(row[i], int) for row in rows) and rows for i in range(len(headers))]
+    numeric = [bool(rows) and all(isinstance(row[i], int) or row[i] == "-" for row in rows) for i in range(len(headers))]
 
     def line(values: List[str]) -> str:
         return "  ".join(v.rjust(w) if numeric[i] else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths))).rstrip()

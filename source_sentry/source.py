@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import ast
+import copy
+import json
 import logging
+from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
 from airbyte_cdk.connector import BaseConnector
@@ -13,12 +16,16 @@ from airbyte_cdk.models import (
     FailureType,
     Status,
 )
+from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.sources.source import TState
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_sentry.config_checks import config_problem
 from source_sentry.state import align_with_projects, sanitize_state
+
+
+PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 class SourceSentry(YamlDeclarativeSource):
@@ -34,7 +41,20 @@ class SourceSentry(YamlDeclarativeSource):
             raise AirbyteTracedException(message=problem, internal_message=problem, failure_type=FailureType.config_error)
         if state and config:
             state = align_with_projects(state, _project_slugs(config))
-        super().__init__(path_to_yaml="manifest.yaml", catalog=catalog, config=config, state=state, **kwargs)
+        super().__init__(path_to_yaml=str(PACKAGE_DIR / "manifest.yaml"), catalog=catalog, config=config, state=state, **kwargs)
+
+    def _read_and_parse_yaml_file(self, path_to_yaml_file: str) -> Dict[str, Any]:
+        """Why Python: the CDK's default schema loader finds schemas/<stream>.json through the first
+        loaded module whose name contains "source_", and silently yields {} when that is not ours:
+        where boto3 is installed (PyAirbyte brings it), multiprocessing.resource_tracker is loaded
+        first. Each stream row gets its schema file inline instead, as in builder/manifest.yaml."""
+        manifest = super()._read_and_parse_yaml_file(path_to_yaml_file)
+        resolved = ManifestReferenceResolver().preprocess_manifest(copy.deepcopy(manifest))
+        for row, resolved_row in zip(manifest["streams"], resolved["streams"]):
+            name = resolved_row.get("name") or resolved_row["$parameters"]["name"]
+            schema = json.loads((PACKAGE_DIR / "schemas" / f"{name}.json").read_text())
+            row["schema_loader"] = {"type": "InlineSchemaLoader", "schema": schema}
+        return manifest
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         status = super().check(logger, config)
