@@ -166,9 +166,28 @@ def _parse_output(path: Path, result: RunResult, keep_states: bool) -> None:
     result.records = sum(counts.values())
 
 
+_STARTUP_FAILURES = ("ModuleNotFoundError", "No such file or directory", "can't open file")
+
+
 def run_measured(impl: str, command: Sequence[str], *, emulator: Any = None, env: Optional[Dict[str, str]] = None,
-                 cwd: Path, timeout: float = 1800.0, keep_states: bool = False) -> RunResult:
-    """Runs ``command`` in a fresh process; stdout goes to a file that is parsed after the run."""
+                 cwd: Path, timeout: float = 1800.0, keep_states: bool = False, attempts: int = 3) -> RunResult:
+    """Runs ``command`` in a fresh process; stdout goes to a file that is parsed after the run.
+
+    A process that cannot even start (its script or package missing: another engineer reinstalling
+    the package in the shared venv) is retried a few seconds later instead of being measured."""
+    for attempt in range(attempts):
+        result = _run_once(impl, command, emulator=emulator, env=env, cwd=cwd, timeout=timeout, keep_states=keep_states)
+        startup_failure = result.returncode != 0 and result.requests == 0 and result.records == 0 and any(
+            marker in error for error in result.errors for marker in _STARTUP_FAILURES) or result.returncode == 127
+        if not startup_failure or attempt == attempts - 1:
+            return result
+        print(f"[bench] {impl} could not start ({result.errors[-1][:200]}); retrying in 5 s", file=sys.stderr, flush=True)
+        time.sleep(5)
+    return result
+
+
+def _run_once(impl: str, command: Sequence[str], *, emulator: Any, env: Optional[Dict[str, str]], cwd: Path,
+              timeout: float, keep_states: bool) -> RunResult:
     out_path, err_path = cwd / f"{impl}.stdout", cwd / f"{impl}.stderr"
     if emulator is not None:
         emulator.clear_log()
@@ -205,7 +224,7 @@ def run_measured(impl: str, command: Sequence[str], *, emulator: Any = None, env
             result.errors.append(f"emulator answered {status} x{n} on {endpoint}")
     _parse_output(out_path, result, keep_states)
     if result.returncode != 0:
-        tail = err_path.read_bytes()[-600:].decode("utf-8", "replace").strip()
+        tail = err_path.read_bytes()[-600:].decode("utf-8", "replace").strip() if err_path.exists() else ""
         result.errors.append(f"exit code {result.returncode}" + (f"; stderr: {tail}" if tail else ""))
     out_path.unlink(missing_ok=True)
     return result

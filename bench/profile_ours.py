@@ -53,9 +53,14 @@ def _short(frame: str) -> str:
     return f"{m.group('func')} ({path})"
 
 
-def report_collapsed(path: Path, top: int) -> str:
+# Generic frames every sample of a worker thread carries: left out of the cumulative list.
+_WRAPPERS = ("(threading.py)", "(concurrent/futures/thread.py)", "(runpy.py)", "<module> (")
+
+
+def report_collapsed(path: Path, top: int, mode: str) -> str:
     cumulative: Counter = Counter()
     own: Counter = Counter()
+    callers: dict = {}
     total = 0
     for line in path.read_text(errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
@@ -68,10 +73,17 @@ def report_collapsed(path: Path, top: int) -> str:
             cumulative[name] += n
         if frames:
             own[frames[-1]] += n
-    lines = [f"py-spy: {total} non-idle samples (all threads)", "", f"top {top} by cumulative share:"]
-    lines += [f"{100 * n / total:6.1f}%  {name}" for name, n in cumulative.most_common(top)]
-    lines += ["", f"top {top} by self share:"]
-    lines += [f"{100 * n / total:6.1f}%  {name}" for name, n in own.most_common(top)]
+            # the nearest frame of the CDK or of the connector: where the time is spent from
+            origin = next((f for f in reversed(frames[:-1]) if "airbyte_cdk/" in f or "source_sentry/" in f), "?")
+            callers.setdefault(frames[-1], Counter())[origin] += n
+    total = max(total, 1)
+    interesting = [(name, n) for name, n in cumulative.most_common() if not any(w in name for w in _WRAPPERS)]
+    lines = [f"py-spy ({mode}): {total} samples", "", f"top {top} by cumulative share (thread/executor wrappers left out):"]
+    lines += [f"{100 * n / total:6.1f}%  {name}" for name, n in interesting[:top]]
+    lines += ["", f"top {top} by self share (<- nearest CDK/connector frame above it, most frequent):"]
+    for name, n in own.most_common(top):
+        parent, pn = callers[name].most_common(1)[0]
+        lines.append(f"{100 * n / total:6.1f}%  {name}   <- {parent} ({100 * pn / n:.0f}%)")
     return "\n".join(lines)
 
 
@@ -98,6 +110,8 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
     parser.add_argument("--cprofile", action="store_true", help="use cProfile even if py-spy is available")
+    parser.add_argument("--all-threads", action="store_true",
+                        help="sample every non-idle thread (includes time blocked in SSL reads) instead of --gil")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="sentry-profile-"))
@@ -111,9 +125,11 @@ def main() -> int:
         spy = None if args.cprofile else py_spy()
         if spy is not None:
             out = workdir / "profile.txt"
-            subprocess.run([str(spy), "record", "--format", "raw", "--rate", str(args.rate), "-o", str(out), "--"]
-                           + command, env=env, cwd=workdir, stdout=subprocess.DEVNULL, check=True)
-            text = report_collapsed(out, args.top)
+            mode = [] if args.all_threads else ["--gil"]
+            subprocess.run([str(spy), "record", "--format", "raw", "--rate", str(args.rate), *mode, "-o", str(out), "--"]
+                           + command, env=env, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+            text = report_collapsed(out, args.top, "all non-idle threads" if args.all_threads else
+                                    "--gil: only the thread holding the GIL, i.e. Python CPU time")
         else:
             out = workdir / "profile.pstats"
             args_after = command[1:]  # drop the console script: run the module under cProfile

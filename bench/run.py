@@ -47,6 +47,21 @@ LIMITS_QUICK = [("events", r"/projects/[^/]+/[^/]+/events/$", 6, 1.0, 1),
                 ("releases", r"/releases/$", 40, 1.0, 25)]
 
 
+def connector_version() -> str:
+    """git HEAD plus a digest of the connector's files as they are on disk (uncommitted edits included)."""
+    import hashlib
+    import subprocess
+
+    digest = hashlib.sha256()
+    for path in sorted((REPO / "source_sentry").rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(REPO)).encode() + b"\0" + path.read_bytes())
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "status", "--porcelain", "--", "source_sentry"], cwd=REPO, capture_output=True,
+                           text=True).stdout.strip()
+    return f"HEAD {head or '?'}{' + uncommitted source_sentry/ edits' if dirty else ''}, source_sentry/ sha256 {digest.hexdigest()[:12]}"
+
+
 def size(n: int) -> str:
     return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
 
@@ -62,6 +77,7 @@ class Row:
     runs: List[RunResult]
     expected: Dict[str, int] = field(default_factory=dict)
     extra: Dict[str, Any] = field(default_factory=dict)
+    throughput: bool = True  # False: records/s and CPU per 1k records are meaningless (spec, check, no-new-data syncs)
 
     def median(self, attr: str) -> float:
         return statistics.median(getattr(run, attr) for run in self.runs)
@@ -110,6 +126,7 @@ class Bench:
         else:
             self.notes.append("official connector not run (venv missing or --no-official)")
         self.impls.append(Bare(self.workdir, self.ca))
+        self.version_start = self.version_end = connector_version()
 
     # -------------------------------------------------------------------------------- helpers
     def emulator(self, dataset: Dataset) -> TLSSentryEmulator:
@@ -122,7 +139,8 @@ class Bench:
         return result
 
     def repeat(self, scenario: str, make: Callable[[Implementation], Optional[RunResult]],
-               expected: Callable[[Implementation], Dict[str, int]], runs: Optional[int] = None) -> None:
+               expected: Callable[[Implementation], Dict[str, int]], runs: Optional[int] = None,
+               throughput: bool = True) -> None:
         per_impl: Dict[str, List[RunResult]] = {impl.name: [] for impl in self.impls}
         for _ in range(runs or self.runs):
             for impl in self.impls:  # interleaved, so drift hits every implementation alike
@@ -131,7 +149,7 @@ class Bench:
                     per_impl[impl.name].append(result)
         for impl in self.impls:
             if per_impl[impl.name]:
-                self.rows.append(Row(scenario, impl.name, per_impl[impl.name], expected(impl)))
+                self.rows.append(Row(scenario, impl.name, per_impl[impl.name], expected(impl), throughput=throughput))
 
     @staticmethod
     def dataset(projects: int, events: int, issues: int, releases: int) -> Dataset:
@@ -160,9 +178,10 @@ class Bench:
     def scenario_startup(self, ds: Dataset, emulator: Any) -> None:
         slug = ds.projects[0]["slug"]
         log("scenario 3 spec / check")
-        self.repeat("3 spec", lambda impl: self.measure(impl, impl.spec_command(), None), lambda impl: {})
+        self.repeat("3 spec", lambda impl: self.measure(impl, impl.spec_command(), None), lambda impl: {}, throughput=False)
         commands = {impl.name: impl.check_command(emulator, ORG, [slug]) for impl in self.impls}
-        self.repeat("3 check", lambda impl: self.measure(impl, commands[impl.name], emulator), lambda impl: {})
+        self.repeat("3 check", lambda impl: self.measure(impl, commands[impl.name], emulator), lambda impl: {},
+                    throughput=False)
 
     def scenario_incremental(self, ds: Dataset, emulator: Any) -> None:
         slug = ds.projects[0]["slug"]
@@ -187,7 +206,8 @@ class Bench:
                 {m['stream']['stream_descriptor']['name']: m['stream']['stream_state'] for m in state})[:600])
             second[impl.name] = impl.read_command(emulator, ORG, [slug], streams, incremental=True, state=state, tag="-incr2")
         # No new data: whatever the second sync emits is re-emitted (reported in the notes, not a mismatch).
-        self.repeat("4 incr 2nd", lambda impl: self.measure(impl, second[impl.name], emulator), lambda impl: {})
+        self.repeat("4 incr 2nd", lambda impl: self.measure(impl, second[impl.name], emulator), lambda impl: {},
+                    throughput=False)
         for row in self.rows:
             if row.scenario == "4 incr 2nd":
                 run = row.runs[-1]
@@ -214,11 +234,12 @@ class Bench:
 
         def make(impl: Implementation) -> RunResult:
             merged: Optional[RunResult] = None
+            # Start at a fresh rate-limit window, like a sync after a quiet period. The official
+            # connector's per-project syncs then run back to back (they share the caller's limits).
+            for rule in emulator.rate_limits:
+                rule._window_start, rule._count = -1.0, 0
+            time.sleep(window - (time.time() % window))
             for command in commands[impl.name]:
-                # Start each sync at a fresh rate-limit window, like a sync after a quiet period.
-                for rule in emulator.rate_limits:
-                    rule._window_start, rule._count = -1.0, 0
-                time.sleep(window - (time.time() % window))
                 result = self.measure(impl, command, emulator)
                 merged = result if merged is None else merged.merge(result)
             assert merged is not None
@@ -239,11 +260,11 @@ class Bench:
                 continue
             own = self.bound(limits, {k: statistics.median(r.ok_by_endpoint.get(k, 0) for r in row.runs) for k, *_ in limits})
             row.extra["bound"] = own
-            last = row.runs[-1]
+            last = next((r for r in reversed(row.runs) if r.returncode == 0), row.runs[-1])
             self.notes.append(
                 f"5 {row.impl}: median wall {row.median('wall'):.1f}s vs rate-limit bound {own['total']:.1f}s "
                 f"from its own requests ({', '.join(f'{k} {v}' for k, v in own['detail'].items())}); "
-                f"429s {row.median('r429'):.0f}; answered requests per endpoint (last run) {dict(sorted(last.ok_by_endpoint.items()))}"
+                f"429s {row.median('r429'):.0f}; answered requests per endpoint (last good run) {dict(sorted(last.ok_by_endpoint.items()))}"
             )
         bare = next((r for r in self.rows if r.scenario == "5 org+limits" and r.impl == "bare"), None)
         if bare:
@@ -277,7 +298,13 @@ class Bench:
         s = self.sizes
 
         def wanted(n: str) -> bool:
-            return only is None or n in only
+            if only is not None and n not in only:
+                return False
+            version = connector_version()  # the connector is edited by others while the benchmark runs
+            if version != self.version_end:
+                self.notes.append(f"connector changed before scenario {n}: now {version}")
+                self.version_end = version
+            return True
 
         if wanted("1") or wanted("2"):
             ds = self.dataset(1, s["events"], s["issues"], 20)
@@ -299,7 +326,7 @@ class Bench:
             ds = self.dataset(*s["org"])
             with self.emulator(ds) as emulator:
                 self.scenario_org(ds, emulator)
-        if wanted("6") and not self.quick and s["memory"]:
+        if not self.quick and s["memory"] and wanted("6"):
             ds = self.dataset(1, s["memory"], 10, 10)
             with self.emulator(ds) as emulator:
                 self.scenario_memory(ds, emulator)
@@ -326,8 +353,8 @@ class Bench:
                 ratio(x, official.median(a)) for x, a in ((wall, "wall"), (cpu, "cpu"), (rss, "rss_mb")))
             lines.append([
                 row.scenario, row.impl + (" !" if row.problems() else ""), str(records),
-                f"{records / wall:,.0f}" if records and wall else "-",
-                f"{cpu / records * 1000:.3f}" if records else "-",
+                f"{records / wall:,.0f}" if records and wall and row.throughput else "-",
+                f"{cpu / records * 1000:.3f}" if records and row.throughput else "-",
                 f"{row.median('requests'):.0f}", f"{row.median('r429'):.0f}", f"{wall:.2f}", f"{rss:.0f}", vs_bare, vs_off,
             ])
         widths = [max(len(h), *(len(l[i]) for l in lines)) if lines else len(h) for i, h in enumerate(header)]
@@ -336,7 +363,10 @@ class Bench:
         return "\n".join(out)
 
     def report(self) -> str:
-        parts = [f"source-sentry benchmark ({'quick' if self.quick else 'full'}, median of {self.runs} run(s); "
+        parts = [f"connector under test: {self.version_start}" + (
+            "" if self.version_end == self.version_start else
+            f"\nWARNING: the connector changed during the run (now {self.version_end}): rows mix versions"),
+            f"source-sentry benchmark ({'quick' if self.quick else 'full'}, median of {self.runs} run(s); "
                  "medians per column; ratios = this row / other row, <1 is better)", self.table()]
         problems = [f"- {r.scenario} {r.impl}: {p}" for r in self.rows for p in r.problems()]
         if problems:
@@ -352,7 +382,7 @@ class Bench:
                       "wall": r.median("wall"), "cpu": r.median("cpu"), "rss_mb": r.median("rss_mb"),
                       "requests": r.median("requests"), "r429": r.median("r429"), "problems": r.problems(),
                       "extra": r.extra, "runs": [asdict(x) for x in r.runs]} for r in self.rows],
-            "notes": self.notes,
+            "notes": self.notes, "connector": self.version_start, "connector_at_end": self.version_end,
         }
 
 
@@ -367,6 +397,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     bench = Bench(args)
     started = time.time()
     bench.run()
+    if connector_version() != bench.version_end:
+        bench.notes.append(f"connector changed during the last scenario: now {connector_version()}")
+        bench.version_end = connector_version()
     text = bench.report()
     print(text, flush=True)
     log(f"done in {time.time() - started:.0f}s")
