@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
-from . import dataset as _dataset_module
+from .dataset import event_summary
 from .dataset import Dataset, Record
 
 __all__ = [
@@ -48,24 +48,6 @@ API_ROOT = "/api/0/"
 MAX_PER_PAGE = 100  # sentry/api/paginator.py MAX_LIMIT
 MAX_STATS_PERIOD = timedelta(days=90)  # sentry/api/utils.py MAX_STATS_PERIOD
 SEARCH_MAX_HITS = 1000
-
-# SimpleEventSerializer keys (sentry/api/serializers/models/event.py); the dataset may define its own.
-_FALLBACK_EVENT_SUMMARY_FIELDS: Tuple[str, ...] = (
-    "id",
-    "event.type",
-    "groupID",
-    "eventID",
-    "projectID",
-    "message",
-    "title",
-    "location",
-    "culprit",
-    "user",
-    "tags",
-    "platform",
-    "dateCreated",
-    "crashFile",
-)
 
 # Exact texts of real Sentry (sources named where each is produced).
 DETAIL_NOT_AUTHENTICATED = "Authentication credentials were not provided."  # DRF NotAuthenticated
@@ -1253,15 +1235,7 @@ class SentryEmulator:
             ]
         page, prev_c, next_c = _generic_offset_paginate(rows, limit, cursor)
         if not full:
-            summarize = getattr(_dataset_module, "event_summary", None)
-            if summarize is not None:
-                page = [summarize(event) for event in page]
-            else:
-                fields = getattr(_dataset_module, "EVENT_SUMMARY_FIELDS", _FALLBACK_EVENT_SUMMARY_FIELDS)
-                page = [
-                    {k: (event.get("type") if k == "event.type" else event.get(k)) for k in fields}
-                    for event in page
-                ]
+            page = [event_summary(event) for event in page]
         return self._paged(request, page, prev_c, next_c)
 
     # ---------------------------------------------------------------- endpoints: issues
