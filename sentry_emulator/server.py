@@ -135,7 +135,10 @@ STATS_FIELDS = ("sum(quantity)", "sum(times_seen)")
 STATS_GROUPBY = ("outcome", "category", "reason", "key_id", "project")
 STATS_MAX_POINTS = 1000
 
-FAULT_KINDS = ("500", "502_html", "503", "504", "429", "invalid_json", "reset", "truncated", "slow", "latency", "short_page")
+FAULT_KINDS = (
+    "500", "502_html", "503", "504", "429", "429_retry_after", "invalid_json", "reset", "truncated", "slow", "latency",
+    "short_page",
+)
 
 _PERIOD_RE = re.compile(r"^(\d+)([hdmsw]?)$")
 _PERIOD_UNITS = {"": "seconds", "s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -810,7 +813,7 @@ class SentryEmulator:
                 record(0)
                 h._reset_connection()
                 return
-            proxy = next((k for k in kinds if k in ("502_html", "503", "504")), None)
+            proxy = next((k for k in kinds if k in ("502_html", "503", "504", "429_retry_after")), None)
             if proxy is not None:  # a reverse proxy answers: Sentry never sees the request
                 response = self._fault_response(proxy, path)
             else:
@@ -829,6 +832,8 @@ class SentryEmulator:
     def _fault_response(self, kind: str, path: str) -> _Response:
         if kind == "500":
             return _Response(500, _json({"detail": "Internal Error", "errorId": uuid.uuid4().hex}))
+        if kind == "429_retry_after":  # a proxy's own rate limit: Retry-After, no Sentry headers
+            return _Response(429, b"Too Many Requests", "text/plain", headers=[("Retry-After", "2")])
         if kind == "429":
             rule = self._rule_for(path)
             now = time.time()

@@ -162,3 +162,13 @@ def test_given_a_read_killed_part_way_when_restarting_from_its_last_state_then_t
     assert rerun.returncode == 0
     second_ids = [json.loads(line)["record"]["data"]["id"] for line in rerun.stdout.splitlines() if '"type":"RECORD"' in line]
     assert set(first_ids) | set(second_ids) == set(expected_events(dataset))
+
+
+def test_given_a_proxy_that_sends_retry_after_when_rate_limited_then_it_is_honoured(faulty):
+    dataset, emulator = faulty
+    emulator.faults.add(r"/projects/acme/web/events/$", "429_retry_after", times=1)
+    output = read(config_for(emulator, start_date=START, projects=["web"]), ["events"])
+    web = [r for r in emulator.requests if r.path.endswith("/web/events/")]
+    assert [r.status for r in web][:2] == [429, 200]
+    assert web[1].time - web[0].time >= 2.0  # Retry-After: 2, not the 1 s exponential start
+    assert synced_events(output) == Counter(e["id"] for e in dataset.events["web"] if e["dateCreated"] >= START)
