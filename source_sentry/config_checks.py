@@ -94,6 +94,6 @@ def _start_date_problem(start_date: Any) -> Optional[str]:
 def _workers_problem(workers: Any) -> Optional[str]:
     if workers is None:
         return None
-    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 20:
-        return f"num_workers must be a whole number from 1 to 20, not {workers!r}."
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 2 <= workers <= 20:
+        return f"num_workers must be a whole number from 2 to 20, not {workers!r}."
     return None

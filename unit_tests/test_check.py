@@ -70,7 +70,7 @@ def test_given_an_unknown_project_when_checking_then_it_is_named(tmp_path, emula
     ({"start_date": "yesterday"}, "start_date 'yesterday' is not an ISO 8601 UTC date such as 2024-01-01 or 2024-01-01T00:00:00Z."),
     ({"start_date": "2999-01-01"}, "start_date '2999-01-01' is in the future: nothing would be synced."),
     ({"auth_token": " "}, "auth_token is missing: create an auth token in Sentry (Settings > Auth Tokens) and set it."),
-    ({"num_workers": 0}, "num_workers must be a whole number from 1 to 20, not 0."),
+    ({"num_workers": 1}, "num_workers must be a whole number from 2 to 20, not 1."),
 ])
 def test_given_a_malformed_config_when_checking_then_it_is_explained_before_any_request(tmp_path, emulator, config, message):
     status = check(tmp_path, {**config_for(emulator), **config})

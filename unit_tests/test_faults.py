@@ -139,7 +139,7 @@ def test_given_a_read_killed_part_way_when_restarting_from_its_last_state_then_t
 
     dataset, emulator = faulty
     emulator.faults.add(r"/events/$", "slow", delay=0.2)  # slow pages: the kill lands mid-sync
-    config = write_json(tmp_path / "config.json", config_for(emulator, start_date=START, num_workers=1))
+    config = write_json(tmp_path / "config.json", config_for(emulator, start_date=START, num_workers=2))
     catalog = write_json(tmp_path / "catalog.json", ConfiguredAirbyteCatalogSerializer.dump(catalog_for(["events"], SyncMode.incremental)))
     command = [sys.executable, "-m", "source_sentry.run", "read", "--config", config, "--catalog", catalog]
 
