@@ -26,6 +26,7 @@ def config_problem(config: Mapping[str, Any]) -> Optional[str]:
         _hostname_problem(config.get("hostname")),
         _start_date_problem(config.get("start_date")),
         _workers_problem(config.get("num_workers")),
+        _backoff_problem(config.get("retry_backoff_seconds")),
     ]
     return next((problem for problem in problems if problem), None)
 
@@ -96,4 +97,12 @@ def _workers_problem(workers: Any) -> Optional[str]:
         return None
     if isinstance(workers, bool) or not isinstance(workers, int) or not 2 <= workers <= 20:
         return f"num_workers must be a whole number from 2 to 20, not {workers!r}."
+    return None
+
+
+def _backoff_problem(seconds: Any) -> Optional[str]:
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0.01 <= seconds <= 60:
+        return f"retry_backoff_seconds must be a number from 0.01 to 60, not {seconds!r}."
     return None

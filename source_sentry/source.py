@@ -22,6 +22,7 @@ from airbyte_cdk.sources.source import TState
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_sentry.config_checks import config_problem
+from source_sentry.rate_limits import SentryRateLimits
 from source_sentry.state import align_with_projects, sanitize_state
 
 
@@ -55,6 +56,13 @@ class SourceSentry(YamlDeclarativeSource):
             schema = json.loads((PACKAGE_DIR / "schemas" / f"{name}.json").read_text())
             row["schema_loader"] = {"type": "InlineSchemaLoader", "schema": schema}
         return manifest
+
+    def _prepare_for_stream_build(self) -> None:
+        """The manifest's API budget names the endpoints; Sentry's own headers pace them (see rate_limits.py)."""
+        super()._prepare_for_stream_build()
+        budget = getattr(self._constructor, "_api_budget", None)
+        if budget is not None and not isinstance(budget, SentryRateLimits):
+            self._constructor._api_budget = SentryRateLimits(endpoints_from=budget)
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         status = super().check(logger, config)

@@ -71,6 +71,7 @@ def test_given_an_unknown_project_when_checking_then_it_is_named(tmp_path, emula
     ({"start_date": "2999-01-01"}, "start_date '2999-01-01' is in the future: nothing would be synced."),
     ({"auth_token": " "}, "auth_token is missing: create an auth token in Sentry (Settings > Auth Tokens) and set it."),
     ({"num_workers": 1}, "num_workers must be a whole number from 2 to 20, not 1."),
+    ({"retry_backoff_seconds": 0}, "retry_backoff_seconds must be a number from 0.01 to 60, not 0."),
 ])
 def test_given_a_malformed_config_when_checking_then_it_is_explained_before_any_request(tmp_path, emulator, config, message):
     status = check(tmp_path, {**config_for(emulator), **config})

@@ -67,7 +67,20 @@ def test_given_sentry_rate_limits_without_retry_after_when_reading_then_it_waits
     statuses = Counter(r.status for r in emulator.requests if r.path.endswith("/events/"))
     per_project = Counter(e["projectID"] for e in ground_truth(dataset, "events") if e["dateCreated"] >= START)
     assert statuses[200] == sum(-(-count // 100) for count in per_project.values())  # each page once
+    assert statuses[429] <= 1  # paced from the headers: at most the first window, before any answer
     assert output.errors == []
+
+
+def test_given_one_concurrent_request_allowed_when_reading_projects_side_by_side_then_they_take_turns(faulty):
+    """Sentry's events endpoint allows one request at a time per caller: the budget learns it from
+    X-Sentry-Rate-Limit-ConcurrentLimit and holds the other projects' requests back."""
+    dataset, emulator = faulty
+    emulator.rate_limits.append(RateLimitRule(r"/events/$", limit=1000, window_seconds=60, concurrent_limit=1))
+    emulator.faults.add(r"/events/$", "latency", delay=0.05)
+    output = read(config_for(emulator, start_date=START, num_workers=4), ["events"])
+    assert synced_events(output) == expected_events(dataset)
+    statuses = Counter(r.status for r in emulator.requests if r.path.endswith("/events/"))
+    assert statuses[429] <= 1  # only before the first answer told the limit
 
 
 def test_given_records_inserted_while_paginating_when_reading_then_pages_do_not_shift(faulty):

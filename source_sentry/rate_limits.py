@@ -1,0 +1,114 @@
+"""Pacing from all of Sentry's rate-limit headers.
+
+Why Python: the manifest's API budget (HTTPAPIBudget) reads X-Sentry-Rate-Limit-Remaining and
+-Reset only, and assumes a fresh allowance whenever its own window turns over; it knows neither
+Sentry's -Limit nor its -ConcurrentLimit. The events endpoint allows one concurrent request per
+caller, so concurrent partitions collected 429s that each waited for the window to end (bench
+scenario 5: 49 s and 27 429s where the limits allow 18 s). This budget keeps, per endpoint of the
+manifest's budget, what Sentry last said: requests left in the window, when it ends, and how many
+may run at once; a request waits for the first of these that allows it.
+
+Each worker thread has at most one request in flight, so a thread that asks again has finished
+its previous request, even one that ended in an exception (the CDK then never reports back).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Dict, Optional
+
+import requests
+from airbyte_cdk.sources.streams.call_rate import AbstractAPIBudget, APIBudget
+
+logger = logging.getLogger("airbyte")
+
+# Sentry's header names (every response carries them, 429s included).
+LIMIT, REMAINING, RESET = "X-Sentry-Rate-Limit-Limit", "X-Sentry-Rate-Limit-Remaining", "X-Sentry-Rate-Limit-Reset"
+CONCURRENT_LIMIT = "X-Sentry-Rate-Limit-ConcurrentLimit"
+# A request slot that no response released after this long is taken as lost.
+STALE_AFTER_SECONDS = 120.0
+
+
+@dataclass
+class _Endpoint:
+    remaining: Optional[int] = None  # requests left in the current window, as last counted
+    reset_at: float = 0.0  # epoch seconds when the current window ends
+    concurrent_limit: int = 1_000_000
+    in_flight: Dict[int, float] = field(default_factory=dict)  # thread id -> start time
+
+
+class SentryRateLimits(AbstractAPIBudget):
+    """Wraps the manifest's budget: its policies name the endpoints, Sentry's headers pace them."""
+
+    def __init__(self, endpoints_from: APIBudget) -> None:
+        self._policies = endpoints_from
+        self._endpoints: Dict[int, _Endpoint] = {}
+        self._changed = threading.Condition()
+
+    def get_matching_policy(self, request: Any) -> Any:
+        return self._policies.get_matching_policy(request)
+
+    def acquire_call(self, request: Any, block: bool = True, timeout: Optional[float] = None) -> None:
+        policy = self.get_matching_policy(request)
+        if policy is None:
+            return
+        me = threading.get_ident()
+        with self._changed:
+            endpoint = self._endpoints.setdefault(id(policy), _Endpoint())
+            self._release_thread(me)
+            while True:
+                now = time.time()
+                for thread, started in list(endpoint.in_flight.items()):
+                    if now - started > STALE_AFTER_SECONDS:
+                        del endpoint.in_flight[thread]
+                if now >= endpoint.reset_at:
+                    endpoint.remaining = None  # a new window: Sentry's next answer will say
+                window_spent = endpoint.remaining is not None and endpoint.remaining <= 0
+                if not window_spent and len(endpoint.in_flight) < endpoint.concurrent_limit:
+                    break
+                wait = endpoint.reset_at - now if window_spent else STALE_AFTER_SECONDS
+                if window_spent:
+                    logger.info(f"Sentry's rate-limit window for {_path(request)} is used up: waiting {wait:.1f} s for it to reset.")
+                self._changed.wait(timeout=max(0.05, min(wait, STALE_AFTER_SECONDS)))
+            endpoint.in_flight[me] = time.time()
+            if endpoint.remaining is not None:
+                endpoint.remaining -= 1
+
+    def update_from_response(self, request: Any, response: Any) -> None:
+        policy = self.get_matching_policy(request)
+        if policy is None or not isinstance(response, requests.Response):
+            return
+        headers = response.headers
+        with self._changed:
+            endpoint = self._endpoints.setdefault(id(policy), _Endpoint())
+            endpoint.in_flight.pop(threading.get_ident(), None)
+            reset, remaining = _int(headers.get(RESET)), _int(headers.get(REMAINING))
+            if response.status_code == 429 and remaining is None:
+                remaining = 0
+            if reset is not None and reset != endpoint.reset_at:
+                endpoint.reset_at, endpoint.remaining = float(reset), remaining  # a new window
+            elif remaining is not None:
+                # answers arrive out of order: the lowest count is the latest
+                endpoint.remaining = remaining if endpoint.remaining is None else min(endpoint.remaining, remaining)
+            concurrent = _int(headers.get(CONCURRENT_LIMIT))
+            if concurrent:
+                endpoint.concurrent_limit = concurrent
+            self._changed.notify_all()
+
+    def _release_thread(self, thread: int) -> None:
+        for endpoint in self._endpoints.values():
+            endpoint.in_flight.pop(thread, None)
+
+
+def _int(value: Optional[str]) -> Optional[int]:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _path(request: Any) -> str:
+    url = getattr(request, "url", "") or ""
+    return url.split("?", 1)[0].split("/api/0", 1)[-1]
