@@ -1,4 +1,7 @@
-"""The connector is source_sentry/manifest.yaml; this module only loads it."""
+"""The connector is source_sentry/manifest.yaml; this shim loads it and adds what the declarative
+language cannot express, each piece with its reason: config checks with actionable messages,
+saved-state checks and per-project state keys, schema files inlined, pacing from all of Sentry's
+rate-limit headers, and a check that reaches every configured project."""
 from __future__ import annotations
 
 import ast
