@@ -58,6 +58,7 @@ class SentryRateLimits(AbstractAPIBudget):
         with self._changed:
             endpoint = self._endpoints.setdefault(id(policy), _Endpoint())
             self._release_thread(me)
+            announced = False
             while True:
                 now = time.time()
                 for thread, started in list(endpoint.in_flight.items()):
@@ -69,8 +70,9 @@ class SentryRateLimits(AbstractAPIBudget):
                 if not window_spent and len(endpoint.in_flight) < endpoint.concurrent_limit:
                     break
                 wait = endpoint.reset_at - now if window_spent else STALE_AFTER_SECONDS
-                if window_spent:
+                if window_spent and not announced:  # once per wait, not on every wake-up
                     logger.info(f"Sentry's rate-limit window for {_path(request)} is used up: waiting {wait:.1f} s for it to reset.")
+                    announced = True
                 self._changed.wait(timeout=max(0.05, min(wait, STALE_AFTER_SECONDS)))
             endpoint.in_flight[me] = time.time()
             if endpoint.remaining is not None:
