@@ -8,7 +8,6 @@ an https server. ``make_certificates`` creates a throw-away CA and a server cert
 from __future__ import annotations
 
 import datetime as _dt
-import os
 import ssl
 import subprocess
 import threading

@@ -1,6 +1,5 @@
 """Server faults, rate limits and interrupted syncs: nothing lost, nothing doubled, failures explained."""
 import json
-import threading
 from collections import Counter
 from datetime import timedelta
 

@@ -3,9 +3,7 @@ from collections import Counter
 
 import pytest
 
-from harness import STREAMS, config_for, ground_truth, ids_of, key_of, read, records_of
-from sentry_emulator.dataset import build_dataset
-from conftest import NOW
+from harness import STREAMS, config_for, ground_truth, key_of, read, records_of
 
 
 @pytest.fixture(scope="module")

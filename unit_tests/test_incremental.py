@@ -6,7 +6,7 @@ import pytest
 from airbyte_cdk.models import SyncMode
 
 from conftest import NOW
-from harness import config_for, final_state, ground_truth, ids_of, read, records_of, state_for
+from harness import config_for, final_state, ground_truth, read, records_of, state_for
 from sentry_emulator.dataset import build_dataset, new_event, new_issue, new_release, parse_datetime
 
 SIZES = dict(organization="acme", projects=2, events_per_project=150, issues_per_project=120, releases=160)

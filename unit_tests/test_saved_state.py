@@ -1,5 +1,4 @@
 """A saved state that is null, empty, malformed, legacy or from the future never crashes a sync."""
-import json
 from collections import Counter
 
 import pytest
