@@ -31,7 +31,8 @@ HEADER = """\
 # source_sentry/schemas/*.json: do not edit, re-run the script. Import this file into Airbyte's
 # Connector Builder: the packaged connector's schema files are invisible to it (they are inline
 # here) and it runs no custom component (the in-sync de-duplication of source_sentry/components.py
-# is left out: a record that shifts pages mid-sync can repeat). Comments of the source manifest are
+# is left out: a record that shifts pages mid-sync can repeat; pages are parsed three times, not
+# once as by source_sentry/parse_once.py). Comments of the source manifest are
 # not carried over: read source_sentry/manifest.yaml for them.
 """
 
@@ -41,6 +42,9 @@ CUSTOM_COMPONENTS: Dict[str, Callable[[Dict[str, Any]], Optional[Dict[str, Any]]
     "source_sentry.components.DeduplicateRecords": lambda component: (
         {"type": "RecordFilter", "condition": component["condition"]} if component.get("condition") else None
     ),
+    # Parse-once shortcuts (source_sentry/parse_once.py): the CDK's own decoder and the wrapped handler.
+    "source_sentry.parse_once.JsonPageDecoder": lambda component: None,
+    "source_sentry.parse_once.SuccessForJsonPages": lambda component: component["error_handler"],
 }
 
 
