@@ -1,3 +1,14 @@
-from source_sentry.source import SourceSentry
+"""source-sentry: an Airbyte source for Sentry. The connector is manifest.yaml; see source.py."""
+from typing import Any
 
 __all__ = ["SourceSentry"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use, so that the `source-sentry` command can answer `spec` without
+    # the CDK and prepare the CDK's import before it happens (see run.py).
+    if name == "SourceSentry":
+        from source_sentry.source import SourceSentry
+
+        return SourceSentry
+    raise AttributeError(f"module 'source_sentry' has no attribute {name!r}")

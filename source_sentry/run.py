@@ -1,77 +1,52 @@
-"""Entry point of the `source-sentry` command (spec, check, discover, read)."""
+"""Entry point of the `source-sentry` command (spec, check, discover, read).
+
+Why Python beyond the CDK's launcher: start-up time (bench scenario 3). Importing airbyte_cdk costs
+about 1.3 CPU-s, so this module imports nothing of it until it must:
+- `spec` is the manifest's spec block, answered from the YAML alone (a test checks it equals the
+  CDK's answer);
+- every other command first stops serpyco-rs from reading docstrings (startup.py), then imports
+  the CDK and launches the source (launch.py).
+"""
 from __future__ import annotations
 
-import gc
+import json
 import sys
-from typing import List, Optional
+from pathlib import Path
+from typing import Any, Dict, List, Optional
 
-import orjson
-from airbyte_cdk.entrypoint import AirbyteEntrypoint, launch
-from airbyte_cdk.models import (
-    AirbyteConnectionStatus,
-    AirbyteMessage,
-    AirbyteMessageSerializer,
-    FailureType,
-    Status,
-    Type,
-)
-from airbyte_cdk.utils.traced_exception import AirbyteTracedException
+import yaml
 
-from source_sentry.source import SourceSentry
-
-
-def build_source(args: List[str]) -> SourceSentry:
-    """CDK 7 sources take config, catalog and state at construction: read them from the arguments."""
-    config_path: Optional[str] = AirbyteEntrypoint.extract_config(args)
-    catalog_path: Optional[str] = AirbyteEntrypoint.extract_catalog(args)
-    state_path: Optional[str] = AirbyteEntrypoint.extract_state(args)
-    return SourceSentry(
-        config=SourceSentry.read_config(config_path) if config_path else None,
-        catalog=SourceSentry.read_catalog(catalog_path) if catalog_path else None,
-        state=SourceSentry.read_state(state_path) if state_path else None,
-    )
-
-
-def start(args: List[str]) -> Optional[SourceSentry]:
-    """The source for these arguments, or None after printing why it cannot start: a bad config,
-    an unreadable catalog or state file get one clear message instead of a traceback."""
-    try:
-        return build_source(args)
-    except Exception as error:
-        if not isinstance(error, AirbyteTracedException):
-            error = AirbyteTracedException(
-                message=f"Could not start the Sentry source: {error}",
-                internal_message=str(error),
-                failure_type=FailureType.config_error,
-            )
-        if args[:1] == ["check"]:
-            status = AirbyteConnectionStatus(status=Status.FAILED, message=error.message)
-            _print(AirbyteMessage(type=Type.CONNECTION_STATUS, connectionStatus=status))
-        else:
-            _print(error.as_airbyte_message())
-        return None
+MANIFEST = Path(__file__).resolve().parent / "manifest.yaml"
+# The spec block's keys this module knows how to answer; anything else goes through the CDK.
+_PLAIN_SPEC_KEYS = {"type", "documentation_url", "connection_specification", "config_normalization_rules"}
 
 
 def run(args: Optional[List[str]] = None) -> None:
     args = sys.argv[1:] if args is None else args
-    source = start(args)
-    if source is None:
-        sys.exit(0 if args[:1] == ["check"] else 1)  # a failed check is an answer, not a crash
-    _spare_startup_objects_from_gc()
-    launch(source, args)
+    spec = spec_message() if args == ["spec"] else None
+    if spec is not None:
+        print(spec)
+        return
+    from source_sentry.startup import skip_protocol_docstrings
+
+    skip_protocol_docstrings()
+    from source_sentry.launch import launch_source
+
+    launch_source(args)
 
 
-def _spare_startup_objects_from_gc() -> None:
-    """Why: the CDK's modules and models and the streams built from the manifest are over a
-    hundred thousand objects that live as long as the process. Python's cyclic GC walked them all
-    on each full collection, and parsing a page of 100 full events (thousands of new dicts) sets
-    collections off: on 20,000 events that cost 1.7 CPU-s of 6.3 (bench/README.md). Frozen, they
-    are never walked again; records are still freed by reference counting as soon as emitted."""
-    gc.freeze()
-
-
-def _print(message: AirbyteMessage) -> None:
-    print(orjson.dumps(AirbyteMessageSerializer.dump(message)).decode())
+def spec_message() -> Optional[str]:
+    """The SPEC message as the CDK writes it, or None when the spec block uses anything beyond a
+    connection specification and a documentation URL (then the CDK answers)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    spec: Dict[str, Any] = yaml.load(MANIFEST.read_text(), Loader=loader).get("spec") or {}
+    if not set(spec) <= _PLAIN_SPEC_KEYS or "$ref" in json.dumps(spec) or "connection_specification" not in spec:
+        return None
+    body: Dict[str, Any] = {"connectionSpecification": spec["connection_specification"]}
+    if spec.get("documentation_url"):
+        body["documentationUrl"] = spec["documentation_url"]
+    body.update(supportsNormalization=False, supportsDBT=False)  # the protocol's defaults, written out by the CDK
+    return json.dumps({"type": "SPEC", "spec": body}, separators=(",", ":"), ensure_ascii=False)
 
 
 if __name__ == "__main__":
