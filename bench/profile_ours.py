@@ -1,6 +1,7 @@
-"""Profiles OUR connector on scenario 1 (full refresh of the events stream of one project).
+"""Profiles OUR connector on scenario 1 (full refresh of the events stream of one project), or on
+scenario 2 with --stream issues.
 
-    python bench/profile_ours.py [--events 20000] [--top 15] [--rate 200]
+    python bench/profile_ours.py [--stream events|issues] [--records 20000] [--top 15] [--rate 200]
 
 Uses py-spy (installed with pip into bench/.venvs/tools on first use) sampling every thread of the
 `source-sentry read` process; falls back to cProfile (main thread only: the CDK reads partitions in
@@ -106,7 +107,8 @@ def report_cprofile(path: Path, top: int) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--stream", choices=["events", "issues"], default="events")
+    parser.add_argument("--records", type=int, default=0, help="records of that stream (default 20,000 events, 5,000 issues)")
     parser.add_argument("--top", type=int, default=15)
     parser.add_argument("--rate", type=int, default=200, help="py-spy samples per second")
     parser.add_argument("--cprofile", action="store_true", help="use cProfile even if py-spy is available")
@@ -116,12 +118,13 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="sentry-profile-"))
     ca, cert, key = make_certificates(workdir / "tls")
-    ds = Bench.dataset(1, args.events, 10, 10)
+    records = args.records or (20_000 if args.stream == "events" else 5_000)
+    ds = Bench.dataset(1, records, 10, 10) if args.stream == "events" else Bench.dataset(1, 10, records, 10)
     slug = ds.projects[0]["slug"]
     ours = Ours(workdir, ca)
     env = {**__import__("os").environ, **ours.env}
     with TLSSentryEmulator(ds, token=TOKEN, certfile=cert, keyfile=key) as emulator:
-        command = ours.read_command(emulator, "acme", [slug], ["events"], tag="-profile")
+        command = ours.read_command(emulator, "acme", [slug], [args.stream], tag="-profile")
         spy = None if args.cprofile else py_spy()
         if spy is not None:
             out = workdir / "profile.txt"
