@@ -1124,7 +1124,8 @@ class SentryEmulator:
         return self._paged(request, page, prev_c, next_c)
 
     def _ep_org_releases(self, request: _Request, org: Record, **_: Any) -> _Response:
-        """OffsetPaginator, newest dateCreated first; ``status`` absent/open, archived, or '' (all)."""
+        """OffsetPaginator, newest dateCreated first; ``status`` absent/open, archived, or '' (all: Sentry
+        filters only ``if status_filter:``, organization_releases.py)."""
         limit = self._per_page(request)
         cursor = _parse_cursor(request.get("cursor"))
         sort = request.get("sort") or "date"

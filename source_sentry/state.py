@@ -52,10 +52,24 @@ def _sanitize_message(item: Any) -> Optional[AirbyteStateMessage]:
         return None
     try:
         _check_stream_state(value, datetime.now(timezone.utc) + _CLOCK_SKEW)
+        if name == "releases" and "states" in value:
+            item = {**item, "stream": {**stream, "stream_state": _one_release_listing(value)}}
         return AirbyteStateMessageSerializer.load(item)
     except (InvalidState, ValueError, TypeError, KeyError) as error:
         logger.warning(f"Ignoring the saved state of stream '{name}' ({error}): it syncs again from the start date.")
         return None
+
+
+def _one_release_listing(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Version 1.0.0 listed releases once per status and kept a cursor for each; they are one
+    listing now. The older cursor of the two is kept, so no release is skipped (the newer ones are
+    read again once). A state without both cannot say what was read: it is dropped."""
+    cursors = {entry["partition"].get("status"): entry.get("cursor", {}).get("dateCreated") for entry in value["states"]}
+    if not (cursors.get("open") and cursors.get("archived")):
+        raise InvalidState("it has no cursor for open and archived releases both")
+    oldest = min((cursors["open"], cursors["archived"]), key=_parse)
+    logger.info(f"Saved state of stream 'releases' is per release status (version 1.0.0): resuming from the older cursor, {oldest}.")
+    return {"dateCreated": oldest}
 
 
 def _check_stream_state(value: Any, latest: datetime) -> None:

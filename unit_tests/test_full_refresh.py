@@ -36,7 +36,7 @@ def test_full_refresh_request_counts(full_sync, shared_dataset):
     _, requests = full_sync
     counts = Counter(request.path.rstrip("/").rsplit("/", 1)[-1] for request in requests)
     projects = len(shared_dataset.projects)
-    release_pages = sum(-(-sum(1 for r in shared_dataset.releases if r["_status"] == s) // 100) for s in ("open", "archived"))
+    release_pages = -(-len(shared_dataset.releases) // 100)  # one listing of every status
     assert counts["events"] == projects * 3  # 90 days in 30-day windows
     assert counts["issues"] == projects * 3
     assert counts["releases"] == 2 * release_pages  # the releases stream, and the parent of release_deploys

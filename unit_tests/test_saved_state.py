@@ -78,3 +78,43 @@ def test_given_a_state_file_that_is_not_json_when_reading_then_one_clear_error(t
     error = messages[0]["trace"]["error"]
     assert error["failure_type"] == "config_error"
     assert error["message"].startswith("Could not start the Sentry source: Could not read json file")
+
+
+def per_status_releases_state(**cursors):
+    """The releases state of version 1.0.0, which listed releases once per status."""
+    entries = [{"partition": {"status": status}, "cursor": {"dateCreated": value}} for status, value in cursors.items()]
+    return [{"type": "STREAM", "stream": {"stream_descriptor": {"name": "releases"}, "stream_state": {
+        "use_global_cursor": False, "states": entries, "state": {"dateCreated": max(cursors.values())}, "lookback_window": 1}}}]
+
+
+def sync_releases(tmp_path, emulator, state):
+    args = ["read", "--config", write_json(tmp_path / "config.json", config_for(emulator)),
+            "--catalog", write_json(tmp_path / "catalog.json", ConfiguredAirbyteCatalogSerializer.dump(catalog_for(["releases"], SyncMode.incremental))),
+            "--state", write_json(tmp_path / "state.json", state)]
+    return run_cli(args)
+
+
+def test_given_a_per_status_releases_state_when_reading_then_it_resumes_from_the_older_cursor(tmp_path, shared_emulator, shared_dataset):
+    newest_first = sorted(ground_truth(shared_dataset, "releases"), key=lambda r: r["dateCreated"], reverse=True)
+    older, newer = newest_first[60]["dateCreated"][:19] + "Z", newest_first[10]["dateCreated"][:19] + "Z"
+
+    messages, code = sync_releases(tmp_path, shared_emulator, per_status_releases_state(open=newer, archived=older))
+
+    assert code == 0
+    emitted = Counter(m["record"]["data"]["id"] for m in messages if m["type"] == "RECORD")
+    assert emitted == Counter(r["id"] for r in newest_first if r["dateCreated"][:19] + "Z" >= older)
+    assert [m["log"]["message"] for m in messages if m["type"] == "LOG" and "per release status" in m["log"]["message"]] == [
+        f"Saved state of stream 'releases' is per release status (version 1.0.0): resuming from the older cursor, {older}."]
+    (state,) = [m["state"]["stream"]["stream_state"] for m in messages if m["type"] == "STATE"][-1:]
+    assert state == {"dateCreated": newest_first[0]["dateCreated"][:19] + "Z"}
+
+
+def test_given_a_per_status_releases_state_without_archived_when_reading_then_every_release_is_read(tmp_path, shared_emulator, shared_dataset):
+    newest = max(r["dateCreated"] for r in shared_dataset.releases)[:19] + "Z"
+
+    messages, code = sync_releases(tmp_path, shared_emulator, per_status_releases_state(open=newest))
+
+    assert code == 0
+    emitted = Counter(m["record"]["data"]["id"] for m in messages if m["type"] == "RECORD")
+    assert emitted == Counter(r["id"] for r in ground_truth(shared_dataset, "releases"))
+    assert warnings(messages) == ["Ignoring the saved state of stream 'releases' (it has no cursor for open and archived releases both): it syncs again from the start date."]
