@@ -37,8 +37,9 @@ def test_full_refresh_request_counts(full_sync, shared_dataset):
     counts = Counter(request.path.rstrip("/").rsplit("/", 1)[-1] for request in requests)
     projects = len(shared_dataset.projects)
     release_pages = -(-len(shared_dataset.releases) // 100)  # one listing of every status
-    assert counts["events"] == projects * 3  # 90 days in 30-day windows
-    assert counts["issues"] == projects * 3
+    # one window per project holds the default 90 days: its pages, nothing more
+    assert counts["events"] == sum(-(-len(events) // 100) for events in shared_dataset.events.values()) == projects * 3
+    assert counts["issues"] == sum(-(-len(issues) // 100) for issues in shared_dataset.issues.values()) == projects * 3
     assert counts["releases"] == 2 * release_pages  # the releases stream, and the parent of release_deploys
     assert counts["deploys"] == sum(1 for r in shared_dataset.releases if r["deployCount"]) == len(shared_dataset.deploys)
     assert counts["stats_v2"] in (89, 90)  # one per day of Sentry's 90-day retention
@@ -69,3 +70,21 @@ def test_events_are_requested_full_within_pinned_windows(full_sync):
     events = [request for request in requests if request.path.endswith("/events/")]
     assert events and all(request.query["full"] == ["true"] for request in events)
     assert all("start" in request.query and "end" in request.query for request in events)
+
+
+@pytest.mark.parametrize("name", ["events", "issues"])
+def test_given_a_start_date_beyond_one_window_when_reading_then_91_day_windows_cover_it_back_to_back(emulator, name):
+    """A longer history (self-hosted retention) is read in 91-day windows, each sent as [start, end + 1 s)."""
+    from datetime import datetime, timedelta, timezone
+
+    start = (datetime.now(timezone.utc) - timedelta(days=200)).replace(microsecond=0)
+    output = read(config_for(emulator, start_date=start.strftime("%Y-%m-%dT%H:%M:%SZ")), [name])
+
+    assert Counter(key_of(name, r) for r in records_of(output, name)) == Counter(key_of(name, r) for r in ground_truth(emulator.dataset, name))
+    project = emulator.dataset.projects[0]
+    windows = sorted({(r.query["start"][0], r.query["end"][0]) for r in emulator.requests if r.path.endswith(f"/{name}/")
+                      and (name == "events" and f"/{project['slug']}/" in r.path or r.query.get("project") == [str(project["id"])])})
+    bounds = [(datetime.fromisoformat(s.replace("Z", "+00:00")), datetime.fromisoformat(e.replace("Z", "+00:00"))) for s, e in windows]
+    assert len(bounds) == 3 and bounds[0][0] == start
+    assert [end - begin for begin, end in bounds[:2]] == [timedelta(days=91)] * 2
+    assert all(previous[1] == following[0] for previous, following in zip(bounds, bounds[1:]))  # no gap, no overlap

@@ -8,7 +8,7 @@ from conftest import NOW
 from harness import config_for, ground_truth, ids_of, read, records_of
 from sentry_emulator.dataset import build_dataset
 
-# Recent start date: each project's events and issues fall in one 30-day window, over 4+ pages.
+# Each project's events and issues fall in one window, over 4+ pages.
 BIG = dict(organization="acme", projects=2, events_per_project=1200, issues_per_project=1200, releases=1300)
 
 
@@ -24,7 +24,6 @@ def big(request):
 @pytest.mark.parametrize("name", ["events", "issues", "releases"])
 def test_given_many_pages_when_reading_then_every_page_is_fetched_once(big, name):
     dataset, emulator = big
-    # events and issues: a recent start date puts each project's records in one 30-day window
     start = None if name == "releases" else (NOW - timedelta(days=25)).strftime("%Y-%m-%dT%H:%M:%SZ")
     emulator.clear_log()
     output = read(config_for(emulator, start_date=start), [name])
@@ -44,7 +43,7 @@ def test_given_a_short_page_with_more_results_when_reading_then_pagination_conti
     """Sentry's issue endpoints can answer a page shorter than the limit and still have more."""
     dataset = build_dataset(now=NOW, organization="acme", projects=1, events_per_project=5, issues_per_project=600, releases=1)
     emulator = emulator_factory(dataset)
-    # 250 issues within one 30-day window need 3 pages; the first page is cut to 33 rows
+    # 250 issues within one window need 3 pages; the first page is cut to 33 rows
     start = (NOW - timedelta(days=29)).strftime("%Y-%m-%dT%H:%M:%SZ")
     dataset.issues["web"] = [issue for issue in dataset.issues["web"] if _cursor(issue, "issues") >= start]
     short = emulator.faults.add(r"/issues/$", "short_page", times=1)
