@@ -27,6 +27,7 @@ logger = logging.getLogger("airbyte")
 # Sentry's header names (every response carries them, 429s included).
 LIMIT, REMAINING, RESET = "X-Sentry-Rate-Limit-Limit", "X-Sentry-Rate-Limit-Remaining", "X-Sentry-Rate-Limit-Reset"
 CONCURRENT_LIMIT = "X-Sentry-Rate-Limit-ConcurrentLimit"
+UNLIMITED = 1_000_000
 # A request slot that no response released after this long is taken as lost.
 STALE_AFTER_SECONDS = 120.0
 
@@ -35,7 +36,9 @@ STALE_AFTER_SECONDS = 120.0
 class _Endpoint:
     remaining: Optional[int] = None  # requests left in the current window, as last counted
     reset_at: float = 0.0  # epoch seconds when the current window ends
-    concurrent_limit: int = 1_000_000
+    # None until Sentry's first answer on the endpoint: one request at a time till then, so that
+    # partitions starting side by side do not collect a 429 each before the limit is known.
+    concurrent_limit: Optional[int] = None
     in_flight: Dict[int, float] = field(default_factory=dict)  # thread id -> start time
 
 
@@ -67,7 +70,8 @@ class SentryRateLimits(AbstractAPIBudget):
                 if now >= endpoint.reset_at:
                     endpoint.remaining = None  # a new window: Sentry's next answer will say
                 window_spent = endpoint.remaining is not None and endpoint.remaining <= 0
-                if not window_spent and len(endpoint.in_flight) < endpoint.concurrent_limit:
+                concurrent_limit = 1 if endpoint.concurrent_limit is None else endpoint.concurrent_limit
+                if not window_spent and len(endpoint.in_flight) < concurrent_limit:
                     break
                 wait = endpoint.reset_at - now if window_spent else STALE_AFTER_SECONDS
                 if window_spent and not announced:  # once per wait, not on every wake-up
@@ -97,6 +101,8 @@ class SentryRateLimits(AbstractAPIBudget):
             concurrent = _int(headers.get(CONCURRENT_LIMIT))
             if concurrent:
                 endpoint.concurrent_limit = concurrent
+            elif endpoint.concurrent_limit is None:
+                endpoint.concurrent_limit = UNLIMITED  # a server that sends no limit (self-hosted)
             self._changed.notify_all()
 
     def _release_thread(self, thread: int) -> None:
