@@ -307,6 +307,9 @@ class Bench:
             return True
 
         if wanted("1") or wanted("2"):
+            empty = self.dataset(1, 0, 0, 1)
+            with self.emulator(empty) as emulator:
+                self.scenario_full_refresh(empty, emulator, "0 no records", "issues")
             ds = self.dataset(1, s["events"], s["issues"], 20)
             with self.emulator(ds) as emulator:
                 if wanted("1"):
@@ -362,6 +365,25 @@ class Bench:
         out = [fmt(header), fmt(["-" * w for w in widths])] + [fmt(l) for l in lines]
         return "\n".join(out)
 
+    def marginal_notes(self) -> List[str]:
+        """CPU per 1,000 records above each implementation's fixed cost (start-up, a read with no
+        records: scenario 0), so that start-up and per-record costs can be told apart."""
+        by_key = {(r.scenario, r.impl): r for r in self.rows}
+        notes = []
+        for row in self.rows:
+            empty = by_key.get(("0 no records", row.impl))
+            if empty is None or not row.scenario[:1] in ("1", "2", "6") or not row.records:
+                continue
+            marginal = (row.median("cpu") - empty.median("cpu")) / row.records * 1000
+            bare_row, bare_empty = by_key.get((row.scenario, "bare")), by_key.get(("0 no records", "bare"))
+            ratio = ""
+            if row.impl != "bare" and bare_row and bare_empty and bare_row.records:
+                bare_marginal = (bare_row.median("cpu") - bare_empty.median("cpu")) / bare_row.records * 1000
+                ratio = f", {marginal / bare_marginal:.2f}x the bare loop's" if bare_marginal > 0 else ""
+            notes.append(f"{row.scenario} {row.impl}: {empty.median('cpu'):.2f} CPU-s fixed (scenario 0) + "
+                         f"{marginal:.3f} CPU-s per 1k records{ratio}")
+        return notes
+
     def report(self) -> str:
         parts = [f"connector under test: {self.version_start}" + (
             "" if self.version_end == self.version_start else
@@ -371,8 +393,9 @@ class Bench:
         problems = [f"- {r.scenario} {r.impl}: {p}" for r in self.rows for p in r.problems()]
         if problems:
             parts += ["", "problems (rows marked !):"] + problems
-        if self.notes:
-            parts += ["", "notes:"] + [f"- {n}" for n in self.notes]
+        notes = self.notes + self.marginal_notes()
+        if notes:
+            parts += ["", "notes:"] + [f"- {n}" for n in notes]
         return "\n".join(parts)
 
     def as_json(self) -> Dict[str, Any]:
