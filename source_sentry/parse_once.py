@@ -3,8 +3,8 @@
 Why Python: with the declarative components alone the CDK parses every page three times: the error
 handler's not-JSON predicate parses it with the stdlib `json` (on every 200, to catch a truncated
 body or a proxy's HTML page), the record selector parses it with orjson, and the Link-header
-paginator parses it again although it reads only headers. Profiled on 20,000 events that was half
-of the connector's CPU (bench/profile_ours.py). The manifest has no way to share a parsed body, so:
+paginator parses it again although it reads only headers. Profiled on 20,000 events the three
+parses were half of the connector's CPU, the two redundant ones 35% (bench/profile_ours.py). The manifest has no way to share a parsed body, so:
 
 - `JsonPageDecoder` (the retriever's decoder, also handed to the paginator) parses the body once
   with orjson and keeps the result on the response object;
