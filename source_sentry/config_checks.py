@@ -12,6 +12,8 @@ from datetime import datetime, timezone
 from typing import Any, List, Mapping, Optional
 from urllib.parse import urlsplit
 
+import requests
+
 SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
@@ -106,3 +108,29 @@ def _backoff_problem(seconds: Any) -> Optional[str]:
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0.01 <= seconds <= 60:
         return f"retry_backoff_seconds must be a number from 0.01 to 60, not {seconds!r}."
     return None
+
+
+# How long `check` waits to reach the host before it says it cannot.
+CONNECT_TIMEOUT_SECONDS = 15
+
+
+def unreachable_host(api_base: str) -> Optional[str]:
+    """Why Python: a read retries a lost connection 8 times over some 8.5 minutes, which is right
+    for a blip mid-sync; `check` shares those retries, so a mistyped or firewalled host answered
+    only after 8.5 minutes. One plain request (no token) tells at once whether the host answers
+    at all; what it answers is left to the check itself."""
+    if not api_base:
+        return None
+    host = api_base[: -len("/api/0")] if api_base.endswith("/api/0") else api_base
+    try:
+        requests.head(f"{api_base}/", timeout=CONNECT_TIMEOUT_SECONDS, allow_redirects=False)
+    except requests.exceptions.SSLError:
+        reason = "its TLS certificate could not be verified (a self-signed certificate needs REQUESTS_CA_BUNDLE)"
+    except requests.exceptions.Timeout:
+        reason = f"no answer within {CONNECT_TIMEOUT_SECONDS} s"
+    except requests.exceptions.RequestException as error:
+        found = re.search(r"\[Errno -?\d+\] ([^'\")\]]+)", str(error))
+        reason = found.group(1).strip() if found else type(error).__name__
+    else:
+        return None
+    return f"Could not connect to {host}: {reason}. Check the hostname and that this machine can reach it."

@@ -24,7 +24,7 @@ from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarat
 from airbyte_cdk.sources.source import TState
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from source_sentry.config_checks import config_problem
+from source_sentry.config_checks import config_problem, unreachable_host
 from source_sentry.rate_limits import SentryRateLimits
 from source_sentry.state import align_with_projects, sanitize_state
 
@@ -68,6 +68,9 @@ class SourceSentry(YamlDeclarativeSource):
             self._constructor._api_budget = SentryRateLimits(endpoints_from=budget)
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+        problem = unreachable_host(self._config.get("api_base", ""))
+        if problem:
+            return AirbyteConnectionStatus(status=Status.FAILED, message=problem)
         status = super().check(logger, config)
         if status.status == Status.FAILED:
             return AirbyteConnectionStatus(status=Status.FAILED, message=_unquote(status.message))

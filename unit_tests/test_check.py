@@ -15,10 +15,16 @@ def check(tmp_path, config):
     return statuses[0]
 
 
+def api_requests(emulator):
+    """The requests of the check itself, without the first one that only sees whether the host answers."""
+    return [r for r in emulator.requests if r.method != "HEAD"]
+
+
 def test_given_a_good_config_when_checking_then_it_succeeds(tmp_path, emulator):
     status = check(tmp_path, config_for(emulator))
     assert status == {"status": "SUCCEEDED"}
-    assert all(r.status == 200 for r in emulator.requests)
+    assert [(r.method, r.path) for r in emulator.requests][0] == ("HEAD", "/api/0/")  # is the host there at all?
+    assert all(r.status == 200 for r in api_requests(emulator))
 
 
 def test_given_a_wrong_token_when_checking_then_the_token_is_blamed_after_one_request(tmp_path, emulator):
@@ -29,7 +35,7 @@ def test_given_a_wrong_token_when_checking_then_the_token_is_blamed_after_one_re
         f"{emulator.url}/api/0/organizations/acme/projects/: it is wrong, expired or revoked. "
         "Create a new auth token in Sentry and update the connector's configuration."
     )
-    assert [r.status for r in emulator.requests] == [401]
+    assert [r.status for r in api_requests(emulator)] == [401]
 
 
 @pytest.mark.parametrize("scopes, missing, url", [
@@ -77,3 +83,15 @@ def test_given_a_malformed_config_when_checking_then_it_is_explained_before_any_
     status = check(tmp_path, {**config_for(emulator), **config})
     assert status == {"status": "FAILED", "message": message}
     assert emulator.requests == []
+
+
+def test_given_a_host_that_refuses_connections_when_checking_then_it_says_so_at_once(tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    status = check(tmp_path, {"auth_token": TOKEN, "organization": "acme", "hostname": f"http://127.0.0.1:{port}"})
+    assert status == {"status": "FAILED", "message": (
+        f"Could not connect to http://127.0.0.1:{port}: Connection refused. "
+        "Check the hostname and that this machine can reach it.")}
