@@ -927,6 +927,8 @@ class SentryEmulator:
                 if m:
                     matched = (name, {k: unquote(v) for k, v in m.groupdict().items()})
                     break
+        if matched is None and path == prefix and method in ("GET", "HEAD"):
+            return self._index(h)
         if matched is None:
             return self._catchall(path, h)
         name, kwargs = matched
@@ -951,6 +953,14 @@ class SentryEmulator:
 
             traceback.print_exc()
             return _Response(500, _json({"detail": "Internal Error", "errorId": uuid.uuid4().hex}))
+
+    def _index(self, h: "_Handler") -> _Response:
+        """sentry/api/endpoints/index.py IndexEndpoint: no permission needed; says who is asking."""
+        parts = (h.headers.get("Authorization") or "").split()
+        known = len(parts) == 2 and parts[0].lower() == "bearer" and parts[1] == self.token
+        scopes = self.scopes if self.scopes is not None else {scope for needed in _SCOPES.values() for scope in needed}
+        auth = {"scopes": sorted(scopes)} if known else None
+        return _Response(200, _json({"version": "0", "auth": auth, "user": None}))
 
     def _catchall(self, path: str, h: "_Handler") -> _Response:
         """sentry/api/endpoints/catchall.py CatchallEndpoint (no authentication)."""

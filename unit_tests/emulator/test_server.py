@@ -461,6 +461,15 @@ def test_unknown_routes(shared):
     assert get(shared, "organizations/acme/nothing/").status_code == 404
 
 
+def test_api_index_needs_no_permission_and_names_the_token_scopes(shared):
+    anonymous = requests.get(shared.url + "/api/0/", timeout=5)
+    assert anonymous.status_code == 200 and anonymous.json() == {"version": "0", "auth": None, "user": None}
+    known = requests.get(shared.url + "/api/0/", headers=AUTH, timeout=5).json()
+    assert known["version"] == "0" and "event:read" in known["auth"]["scopes"]
+    head = requests.head(shared.url + "/api/0/", timeout=5)
+    assert head.status_code == 200 and head.content == b""
+
+
 def test_path_prefix():
     with SentryEmulator(make_dataset(), path_prefix="/sentry", now=lambda: NOW) as emulator:
         assert emulator.url.endswith("/sentry")
