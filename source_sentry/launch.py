@@ -65,8 +65,10 @@ def _spare_startup_objects_from_gc() -> None:
     hundred thousand objects that live as long as the process. Python's cyclic GC walked them all
     on each full collection, and parsing a page of 100 full events (thousands of new dicts) sets
     collections off: on 20,000 events that cost 1.7 CPU-s of 6.3 (bench/README.md). Frozen, they
-    are never walked again; records are still freed by reference counting as soon as emitted."""
+    are never walked again; records are still freed by reference counting as soon as emitted.
+    run.py pauses the GC during start-up; it runs again from here on."""
     gc.freeze()
+    gc.enable()
 
 
 def _print(message: AirbyteMessage) -> None:

@@ -4,11 +4,12 @@ Why Python beyond the CDK's launcher: start-up time (bench scenario 3). Importin
 about 1.3 CPU-s, so this module imports nothing of it until it must:
 - `spec` is the manifest's spec block, answered from the YAML alone (a test checks it equals the
   CDK's answer);
-- every other command first stops serpyco-rs from reading docstrings (startup.py), then imports
-  the CDK and launches the source (launch.py).
+- every other command first stops serpyco-rs from reading docstrings (startup.py) and pauses the
+  cyclic GC, then imports the CDK and launches the source (launch.py).
 """
 from __future__ import annotations
 
+import gc
 import json
 import sys
 from pathlib import Path
@@ -27,6 +28,10 @@ def run(args: Optional[List[str]] = None) -> None:
     if spec is not None:
         print(spec)
         return
+    # Importing the CDK and building the streams create over a hundred thousand long-lived
+    # objects: the cyclic GC would walk them again and again meanwhile (8% of start-up CPU).
+    # launch.py freezes them and turns the GC back on once the source is built.
+    gc.disable()
     from source_sentry.startup import skip_protocol_docstrings
 
     skip_protocol_docstrings()

@@ -62,3 +62,15 @@ def test_given_docstrings_skipped_when_serializing_protocol_messages_then_the_ou
     expected = [AirbyteMessageSerializer.dump(AirbyteMessageSerializer.load(m)) for m in messages]
     expected.append(ConfiguredAirbyteCatalogSerializer.dump(ConfiguredAirbyteCatalogSerializer.load(catalog_json)))
     assert json.loads(done.stdout) == expected
+
+
+def test_given_a_command_when_the_source_is_built_then_start_up_objects_are_frozen_and_the_gc_runs_again(tmp_path):
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"auth_token": "t", "organization": "acme"}))
+    done = _python("import gc, sys\nfrom source_sentry.run import run\n"
+                   f"run(['discover', '--config', {str(config)!r}])\n"
+                   "print(gc.isenabled(), gc.get_freeze_count() > 50_000, file=sys.stderr)")
+
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "True True"
+    assert [json.loads(line)["type"] for line in done.stdout.splitlines()][-1] == "CATALOG"
