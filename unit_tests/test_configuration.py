@@ -70,3 +70,9 @@ def test_start_date_bounds_every_incremental_stream(shared_emulator, shared_data
     for name, field in cursor.items():
         expected = [row for row in ground_truth(shared_dataset, name) if row[field][:10] >= start_text]
         assert Counter(map(str, ids_of(records_of(output, name)))) == Counter(map(str, ids_of(expected))), name
+
+
+@pytest.mark.parametrize("overrides, workers", [({}, 4), ({"num_workers": 7}, 7)])
+def test_given_num_workers_when_building_the_source_then_that_many_requests_may_run_at_once(overrides, workers):
+    source = SourceSentry(config={"auth_token": "t", "organization": "acme", **overrides})
+    assert source._concurrent_source._threadpool._threadpool._max_workers == workers
