@@ -372,7 +372,7 @@ class Bench:
         notes = []
         for row in self.rows:
             empty = by_key.get(("0 no records", row.impl))
-            if empty is None or not row.scenario[:1] in ("1", "2", "6") or not row.records:
+            if empty is None or row.scenario[:1] not in ("1", "2", "6") or not row.records:
                 continue
             marginal = (row.median("cpu") - empty.median("cpu")) / row.records * 1000
             bare_row, bare_empty = by_key.get((row.scenario, "bare")), by_key.get(("0 no records", "bare"))

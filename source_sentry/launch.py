@@ -64,7 +64,7 @@ def _spare_startup_objects_from_gc() -> None:
     """Why: the CDK's modules and models and the streams built from the manifest are over a
     hundred thousand objects that live as long as the process. Python's cyclic GC walked them all
     on each full collection, and parsing a page of 100 full events (thousands of new dicts) sets
-    collections off: on 20,000 events that cost 1.7 CPU-s of 6.3 (bench/README.md). Frozen, they
+    collections off: on 20,000 events (bench scenario 1) that cost 1.7 CPU-s of 6.3. Frozen, they
     are never walked again; records are still freed by reference counting as soon as emitted.
     run.py pauses the GC during start-up; it runs again from here on."""
     gc.freeze()

@@ -53,14 +53,12 @@ class JsonPageDecoder(JsonDecoder):
 
     def decode(self, response: requests.Response) -> Generator[MutableMapping[str, Any], None, None]:
         body = parsed_body(response)
-        if isinstance(body, list):
-            if body:
-                yield from body
-                return
+        if isinstance(body, list) and body:
+            yield from body
         elif isinstance(body, dict):
             yield body
-            return
-        yield {}
+        else:
+            yield {}
 
 
 @dataclass
