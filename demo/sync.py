@@ -1,13 +1,13 @@
 #!/usr/bin/env python
 """Sync Sentry into a local DuckDB file with PyAirbyte, then query it.
 
-    pip install -e ".[demo]" && python demo/sync.py        # the bundled Sentry emulator, offline
+    pip install -e ".[demo]" && python demo/sync.py        # the checkout's Sentry emulator, offline
     python demo/sync.py --config secrets/config.json         # a real Sentry organization
 
-Without --config the script starts the bundled emulator in this process (3 projects, 3,000
-events), writes a config pointing at it, runs the installed `source-sentry` executable through
-PyAirbyte into PyAirbyte's local DuckDB cache under .cache/sentry-demo/, prints a row count per
-stream and the ten issues with the most events, then stops the emulator.
+Without --config the script starts this checkout's Sentry emulator in this process (3 projects,
+3,000 events), writes a config pointing at it, runs the installed `source-sentry` executable
+through PyAirbyte into PyAirbyte's local DuckDB cache under .cache/sentry-demo/, prints a row count
+per stream and the ten issues with the most events, then stops the emulator.
 
 With --config it syncs the organization that config names (the connector's spec: auth_token,
 organization, optional hostname, project/projects, start_date): incrementally, so a second run
@@ -35,6 +35,10 @@ warnings.filterwarnings("ignore", category=FutureWarning)
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE_DIR = ROOT / ".cache" / "sentry-demo"
+# The emulator is a test tool that is not installed with the connector (it is not in the wheel):
+# import it from this checkout.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
 # The emulator's organization: a few thousand events over the last 80 days.
 DATASET = dict(organization="acme", projects=3, events_per_project=1000, issues_per_project=150, releases=120)

@@ -150,7 +150,8 @@ def installed_wheel(tmp_path_factory) -> Dict[str, Path]:
     source.mkdir()
     for name in ("pyproject.toml", "README.md"):
         (source / name).write_text((ROOT / name).read_text())
-    for package in PYPROJECT["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]:
+    # The checkout's Python packages, the emulator included: the build configuration must leave it out.
+    for package in ("source_sentry", "sentry_emulator"):
         shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
     offline = ["--no-build-isolation"] if importlib.util.find_spec("hatchling") else []
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", *offline, "-w", str(dist), str(source)], check=True, capture_output=True)
@@ -173,6 +174,16 @@ def test_given_the_wheel_then_it_holds_the_manifest_every_schema_and_the_console
     assert "source_sentry/manifest.yaml" in names
     assert {f"source_sentry/schemas/{path.name}" for path in (ROOT / "source_sentry" / "schemas").glob("*.json")} <= names
     assert "source-sentry = source_sentry.run:run" in entry_points
+
+
+def test_given_the_wheel_then_it_ships_the_connector_alone_without_the_emulator(installed_wheel):
+    names = zipfile.ZipFile(installed_wheel["wheel"]).namelist()
+    found = subprocess.run([str(installed_wheel["python"]), "-c", "import importlib.util; print(importlib.util.find_spec('sentry_emulator'))"],
+                           cwd=installed_wheel["work"], env=CLEAN_ENV, check=True, capture_output=True, text=True).stdout.strip()
+
+    assert {name.split("/", 1)[0] for name in names} == {"source_sentry", f"source_sentry-{VERSION}.dist-info"}
+    assert [name for name in names if "sentry_emulator" in name] == []
+    assert found == "None"
 
 
 def test_given_the_installed_wheel_when_running_source_sentry_spec_then_it_prints_the_manifests_spec(installed_wheel):
