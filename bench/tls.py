@@ -14,8 +14,8 @@ import threading
 from pathlib import Path
 from typing import Any, Tuple
 
-from sentry_emulator import server as _server_module
 from sentry_emulator.server import SentryEmulator
+from sentry_emulator.server.plumbing import Handler, Server
 
 
 def make_certificates(directory: Path) -> Tuple[Path, Path, Path]:
@@ -132,7 +132,7 @@ class TLSSentryEmulator(SentryEmulator):
             return self
         context = self._ssl_context
 
-        class _TLSHandler(_server_module._Handler):
+        class _TLSHandler(Handler):
             emulator = self
 
             def setup(handler_self) -> None:  # noqa: N805 - handshake in the worker thread, not in accept()
@@ -140,7 +140,7 @@ class TLSSentryEmulator(SentryEmulator):
                 handler_self.request = context.wrap_socket(handler_self.request, server_side=True)
                 super().setup()
 
-        server = _server_module._Server((self.host, self.port), _TLSHandler)
+        server = Server((self.host, self.port), _TLSHandler)
         self.port = server.server_address[1]
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},

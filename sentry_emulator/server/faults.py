@@ -1,0 +1,200 @@
+"""Injected faults: rules that pick requests, and what each kind of fault answers or breaks."""
+from __future__ import annotations
+
+import math
+import random
+import re
+import socket
+import struct
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional
+
+from .plumbing import Response, internal_error, json_body
+from .rate_limits import RATE_LIMIT_MESSAGE, RateLimitRule, format_window
+
+if TYPE_CHECKING:
+    from .plumbing import Handler
+
+FAULT_KINDS = (
+    "500", "502_html", "503", "504", "429", "429_retry_after", "invalid_json", "reset", "truncated", "slow", "latency",
+    "short_page",
+)
+
+PROXY_PAGES = {
+    502: "502 Bad Gateway",
+    503: "503 Service Temporarily Unavailable",
+    504: "504 Gateway Time-out",
+}
+
+
+@dataclass
+class FaultRule:
+    path_regex: str
+    kind: str
+    every: Optional[int] = None
+    times: Optional[int] = None
+    probability: Optional[float] = None
+    seed: int = 0
+    delay: float = 0.0
+    matched: int = 0  # matching requests seen
+    fired: int = 0  # faults injected
+    _rng: random.Random = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+        self._pattern = re.compile(self.path_regex)
+
+    def _consider(self, path: str) -> bool:
+        if not self._pattern.search(path):
+            return False
+        self.matched += 1
+        if self.every is not None and self.matched % self.every != 0:
+            return False
+        if self.times is not None and self.fired >= self.times:
+            return False
+        if self.probability is not None and self._rng.random() >= self.probability:
+            return False
+        self.fired += 1
+        return True
+
+
+class FaultInjector:
+    """Injects failures into matching requests.
+
+    ``add(path_regex, kind, every=N)`` fails every Nth matching request, ``times=K`` only the first
+    K that would fail, ``probability=p`` each with a seeded RNG; they combine. Kinds:
+
+    - ``"500"``: Sentry's ``{"detail": "Internal Error", "errorId": ...}``
+    - ``"502_html"``, ``"503"``, ``"504"``: HTML error pages of a reverse proxy (text/html)
+    - ``"429"``: Sentry's 429 with rate-limit headers (reset in 1 s), no Retry-After
+    - ``"invalid_json"``: 200 whose JSON body is cut in half
+    - ``"reset"``: the connection is closed (TCP RST) without any response
+    - ``"truncated"``: Content-Length promises more bytes than are sent, then the connection closes
+    - ``"slow"``: sleeps ``delay`` seconds, then answers normally (client timeouts)
+    - ``"latency"``: like ``slow``; meant for every request of a benchmark (no selector needed)
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._rules: List[FaultRule] = []
+        self._hooks: List[Callable[[str, Dict[str, List[str]]], None]] = []
+
+    def add(
+        self,
+        path_regex: str,
+        kind: str,
+        *,
+        every: Optional[int] = None,
+        times: Optional[int] = None,
+        probability: Optional[float] = None,
+        seed: int = 0,
+        delay: float = 0.0,
+    ) -> FaultRule:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; choose from {FAULT_KINDS}")
+        if every is not None and every < 1:
+            raise ValueError("every must be >= 1")
+        rule = FaultRule(path_regex, kind, every=every, times=times, probability=probability, seed=seed, delay=delay)
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def on_request(self, callback: Callable[[str, Dict[str, List[str]]], None]) -> Callable[[], None]:
+        """Call ``callback(path, query)`` before each request is served; returns a remover."""
+        with self._lock:
+            self._hooks.append(callback)
+
+        def remove() -> None:
+            with self._lock:
+                if callback in self._hooks:
+                    self._hooks.remove(callback)
+
+        return remove
+
+    def clear(self) -> None:
+        """Remove every fault rule and every on_request hook."""
+        with self._lock:
+            self._rules.clear()
+            self._hooks.clear()
+
+    @property
+    def rules(self) -> List[FaultRule]:
+        with self._lock:
+            return list(self._rules)
+
+    def hooks(self) -> List[Callable[[str, Dict[str, List[str]]], None]]:
+        with self._lock:
+            return list(self._hooks)
+
+    def select(self, path: str) -> List[FaultRule]:
+        with self._lock:
+            return [rule for rule in self._rules if rule._consider(path)]
+
+
+def fault_response(kind: str, rate_limit_rule: Optional[RateLimitRule] = None) -> Response:
+    """The answer of a "500", "429" (``rate_limit_rule``'s), "429_retry_after" or proxy-page fault."""
+    if kind == "500":
+        return internal_error()
+    if kind == "429_retry_after":  # a proxy's own rate limit: Retry-After, no Sentry headers
+        return Response(429, b"Too Many Requests", "text/plain", headers=[("Retry-After", "2")])
+    if kind == "429":
+        rule = rate_limit_rule
+        assert rule is not None
+        now = time.time()
+        headers = [
+            ("X-Sentry-Rate-Limit-Limit", str(rule.limit)),
+            ("X-Sentry-Rate-Limit-Remaining", "0"),
+            ("X-Sentry-Rate-Limit-Reset", str(int(math.ceil(now + 1)))),
+            ("X-Sentry-Rate-Limit-ConcurrentLimit", str(rule.concurrent_limit)),
+            ("X-Sentry-Rate-Limit-ConcurrentRemaining", str(rule.concurrent_limit)),
+        ]
+        detail = RATE_LIMIT_MESSAGE.format(limit=rule.limit, window=format_window(rule.window_seconds))
+        return Response(429, json_body({"detail": detail}), headers=headers)
+    status = {"502_html": 502, "503": 503, "504": 504}[kind]
+    title = PROXY_PAGES[status]
+    page = (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    )
+    return Response(status, page.encode(), "text/html")
+
+
+def shortened_page(pairs, query, default_page_size: int):
+    """A page shorter than asked for that still has more after it, as Sentry's issue endpoints
+    answer when they drop entries after querying. Nothing is lost: the cursor moves by what was served."""
+    key = "limit" if "limit" in query else "per_page"
+    asked = int(query.get(key, [default_page_size])[0])
+    short = str(max(1, asked // 3))
+    pairs = [(k, v) for k, v in pairs if k != key] + [(key, short)]
+    query = {**query, key: [short]}
+    return pairs, query
+
+
+def send_truncated(handler: Handler, response: Response) -> None:
+    """Promise more bytes than are sent, then close the connection cleanly."""
+    body = response.body
+    handler.send_status_and_headers(response)
+    handler.send_header("Content-Length", str(len(body) + max(64, len(body))))
+    handler.send_header("Connection", "close")
+    handler.end_headers()
+    handler.wfile.write(body[: len(body) // 2])
+    handler.close_connection = True
+
+
+def reset_connection(handler: Handler) -> None:
+    """Close the socket with an RST (SO_LINGER 0) so the client sees a reset, not a clean EOF."""
+    handler.close_connection = True
+    try:
+        handler.wfile.flush()
+    except OSError:
+        pass
+    try:
+        handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    except OSError:
+        pass
+    try:
+        handler.connection.close()
+    except OSError:
+        pass
