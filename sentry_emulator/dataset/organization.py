@@ -1,8 +1,7 @@
-"""The organization, its teams and its members.
+"""The organization (the GET /organizations/{org}/ body), its teams and its members.
 
-Shapes: OrganizationSerializer (GET /organizations/{org}/), TeamSerializer with detailed=1
-(GET /organizations/{org}/teams/: projects + externalTeams), OrganizationMemberSerializer
-(GET /organizations/{org}/members/), UserSerializer (the members' users).
+Shapes: TeamSerializer with detailed=1 (GET /organizations/{org}/teams/: projects + externalTeams),
+OrganizationMemberSerializer (GET /organizations/{org}/members/), UserSerializer (the members' users).
 """
 from __future__ import annotations
 
