@@ -1,11 +1,10 @@
 """Entry point of the `source-sentry` command (spec, check, discover, read).
 
 Why Python beyond the CDK's launcher: start-up time (bench scenario 3). Importing airbyte_cdk costs
-about 1.3 CPU-s, so this module imports nothing of it until it must:
+about 1 CPU-s, so this module imports nothing of it until it must:
 - `spec` is the manifest's spec block, answered from the YAML alone (a test checks it equals the
   CDK's answer);
-- every other command first stops serpyco-rs from reading docstrings (startup.py) and pauses the
-  cyclic GC, then imports the CDK and launches the source (launch.py).
+- every other command pauses the cyclic GC, then imports the CDK and launches the source (launch.py).
 """
 from __future__ import annotations
 
@@ -32,9 +31,6 @@ def run(args: Optional[List[str]] = None) -> None:
     # objects: the cyclic GC would walk them again and again meanwhile (8% of start-up CPU).
     # launch.py freezes them and turns the GC back on once the source is built.
     gc.disable()
-    from source_sentry.startup import skip_protocol_docstrings
-
-    skip_protocol_docstrings()
     from source_sentry.launch import launch_source
 
     launch_source(args)
