@@ -145,7 +145,7 @@ def run_cli(args: List[str]) -> tuple:
 
     from airbyte_cdk.test.entrypoint_wrapper import _run_command
 
-    from source_sentry.launch import start
+    from source_sentry.run import start
 
     class Collect(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
