@@ -36,6 +36,10 @@ HEADER = """\
 # not carried over: read source_sentry/manifest.yaml for them.
 """
 
+# The manifest's schema-file loader, which the Builder edition replaces by inline schemas.
+SCHEMA_FILE = "schema_file"
+SCHEMA_FILE_REF = f"#/definitions/{SCHEMA_FILE}"
+
 # class_name -> what the Builder edition keeps of such a component (None: drop the field).
 CUSTOM_COMPONENTS: Dict[str, Callable[[Dict[str, Any]], Optional[Dict[str, Any]]]] = {
     # A RecordFilter that also drops repeats: keep its condition as a plain RecordFilter.
@@ -83,9 +87,21 @@ def builder_manifest(manifest: Dict[str, Any], schemas_dir: Path = SCHEMAS) -> D
     return without_custom_components(with_inline_schemas(manifest, schemas_dir))
 
 
+def without_schema_files(manifest: Dict[str, Any]) -> Dict[str, Any]:
+    """A copy of the manifest without its schema-file loader (definitions.schema_file and the
+    base stream's reference to it): the Builder cannot read the package's files."""
+    copied = copy.deepcopy(manifest)
+    del copied["definitions"][SCHEMA_FILE]
+    del copied["definitions"]["base_stream"]["schema_loader"]
+    if SCHEMA_FILE_REF in json.dumps(copied):
+        raise ValueError(f"{SCHEMA_FILE_REF} is used beyond the base stream: teach without_schema_files about it")
+    return copied
+
+
 def with_inline_schemas(manifest: Dict[str, Any], schemas_dir: Path = SCHEMAS) -> Dict[str, Any]:
-    """A copy of the manifest where every stream row loads its schema inline (rows stay as written)."""
-    inlined = copy.deepcopy(manifest)
+    """A copy of the manifest where every stream row loads its schema inline (rows stay as written)
+    instead of from its schema file."""
+    inlined = without_schema_files(manifest)
     for row, name in zip(inlined["streams"], stream_names(manifest)):
         if "schema_loader" in row:
             raise ValueError(f"stream {name} already sets a schema_loader")

@@ -1,11 +1,10 @@
 """The connector is source_sentry/manifest.yaml; this shim loads it and adds what the declarative
 language cannot express, each piece with its reason: config checks with actionable messages,
-saved-state checks and per-project state keys, schema files inlined, pacing from all of Sentry's
+saved-state checks and per-project state keys, pacing from all of Sentry's
 rate-limit headers, and a check that reaches every configured project."""
 from __future__ import annotations
 
 import ast
-import copy
 import json
 import logging
 from pathlib import Path
@@ -19,7 +18,6 @@ from airbyte_cdk.models import (
     FailureType,
     Status,
 )
-from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.sources.source import TState
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
@@ -46,19 +44,6 @@ class SourceSentry(YamlDeclarativeSource):
         if state and config:
             state = align_with_projects(state, _project_slugs(config))
         super().__init__(path_to_yaml=str(PACKAGE_DIR / "manifest.yaml"), catalog=catalog, config=config, state=state, **kwargs)
-
-    def _read_and_parse_yaml_file(self, path_to_yaml_file: str) -> Dict[str, Any]:
-        """Why Python: the CDK's default schema loader finds schemas/<stream>.json through the first
-        loaded module whose name contains "source_", and silently yields {} when that is not ours:
-        where boto3 is installed (PyAirbyte brings it), multiprocessing.resource_tracker is loaded
-        first. Each stream row gets its schema file inline instead, as in builder/manifest.yaml."""
-        manifest = super()._read_and_parse_yaml_file(path_to_yaml_file)
-        resolved = ManifestReferenceResolver().preprocess_manifest(copy.deepcopy(manifest))
-        for row, resolved_row in zip(manifest["streams"], resolved["streams"]):
-            name = resolved_row.get("name") or resolved_row["$parameters"]["name"]
-            schema = json.loads((PACKAGE_DIR / "schemas" / f"{name}.json").read_text())
-            row["schema_loader"] = {"type": "InlineSchemaLoader", "schema": schema}
-        return manifest
 
     def _prepare_for_stream_build(self) -> None:
         """The manifest's API budget names the endpoints; Sentry's own headers pace them (see rate_limits.py)."""
