@@ -49,6 +49,8 @@ CUSTOM_COMPONENTS: Dict[str, Callable[[Dict[str, Any]], Optional[Dict[str, Any]]
     # Parse-once shortcuts (source_sentry/parse_once.py): the CDK's own decoder and the wrapped handler.
     "source_sentry.parse_once.JsonPageDecoder": lambda component: None,
     "source_sentry.parse_once.SuccessForJsonPages": lambda component: component["error_handler"],
+    # Config checks with one-sentence messages: the spec's patterns remain (bare JSON-schema messages).
+    "source_sentry.config_checks.ExplainConfigProblems": lambda component: None,
 }
 
 
@@ -67,7 +69,8 @@ def stream_names(manifest: Dict[str, Any]) -> List[str]:
 def without_custom_components(node: Any) -> Any:
     """A copy of a manifest node where each custom component is replaced per CUSTOM_COMPONENTS."""
     if isinstance(node, list):
-        return [without_custom_components(value) for value in node]
+        replaced = [without_custom_components(value) for value in node]
+        return [new for new, value in zip(replaced, node) if new is not None or value is None]
     if not isinstance(node, dict):
         return node
     if "class_name" in node:

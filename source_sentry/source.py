@@ -22,7 +22,7 @@ from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarat
 from airbyte_cdk.sources.source import TState
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from source_sentry.config_checks import config_problem, unreachable_host
+from source_sentry.config_checks import unreachable_host
 from source_sentry.rate_limits import SentryRateLimits
 from source_sentry.state import align_with_projects, sanitize_state
 
@@ -38,9 +38,6 @@ class SourceSentry(YamlDeclarativeSource):
         state: Optional[TState] = None,
         **kwargs: Any,
     ) -> None:
-        problem = config_problem(config) if config else None
-        if problem:
-            raise AirbyteTracedException(message=problem, internal_message=problem, failure_type=FailureType.config_error)
         if state and config:
             state = align_with_projects(state, _project_slugs(config))
         super().__init__(path_to_yaml=str(PACKAGE_DIR / "manifest.yaml"), catalog=catalog, config=config, state=state, **kwargs)

@@ -9,7 +9,7 @@ Builder's server does, against the emulator:
   Builder user imports) returns pages of records that are exactly the API's records, with no error
   log and no deprecation warning (the manifest uses `url`, never `url_base`/`path`; a control
   manifest using them shows the warnings are seen). `source_sentry/manifest.yaml` itself cannot
-  be test-read there: it names a custom component, which the Builder refuses to run;
+  be loaded there: it names custom components, which the Builder refuses to run;
 - `source_sentry/manifest.yaml` and the generated single-file `builder/manifest.yaml` validate
   against the CDK's `declarative_component_schema.yaml`;
 - `builder/manifest.yaml` is what `scripts/build_builder_manifest.py` writes today: the packaged
@@ -56,6 +56,7 @@ from airbyte_cdk.sources.declarative.concurrent_declarative_source import (
     ConcurrentDeclarativeSource,
     get_declarative_component_schema,
 )
+from airbyte_cdk.sources.declarative.parsers.custom_code_compiler import AirbyteCustomCodeNotPermittedError
 from airbyte_cdk.sources.declarative.parsers.manifest_component_transformer import ManifestComponentTransformer
 from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
 from airbyte_cdk.test.entrypoint_wrapper import discover as entrypoint_discover
@@ -131,7 +132,9 @@ def validation_errors(manifest: Dict[str, Any]) -> List[str]:
 # ------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("manifest", MANIFESTS.values(), ids=MANIFESTS.keys())
-def test_given_the_manifest_when_the_builder_resolves_it_then_every_stream_resolves_without_url_base_or_path(tmp_path, shared_emulator, manifest):
+def test_given_the_manifest_when_the_builder_resolves_it_then_every_stream_resolves_without_url_base_or_path(tmp_path, shared_emulator, manifest, monkeypatch):
+    if manifest == PACKAGED_MANIFEST:  # it names custom components: a Builder that allows custom code
+        monkeypatch.setenv("AIRBYTE_ENABLE_UNSAFE_CODE", "true")
     message = builder_request(tmp_path, manifest, "resolve_manifest", config_for(shared_emulator))
 
     assert message["type"] == "RECORD", message
@@ -200,17 +203,22 @@ def test_given_the_releases_stream_when_test_read_then_the_builder_shows_more_th
     assert "cursor=" in listing["pages"][1]["request"]["url"]
 
 
-def test_given_the_packaged_manifest_when_test_read_then_the_builder_refuses_its_custom_component(tmp_path, shared_emulator):
-    message = builder_request(tmp_path, PACKAGED_MANIFEST, "test_read", config_for(shared_emulator), "projects")
+@pytest.mark.parametrize("command, stream", [("resolve_manifest", None), ("test_read", "projects")])
+def test_given_the_packaged_manifest_when_the_builder_loads_it_then_it_refuses_its_custom_components(tmp_path, shared_emulator, command, stream):
+    """The spec's first config transformation is custom (config_checks.py): the Builder refuses the
+    manifest as it builds the source, for every request (its server reports the exception as
+    "Error handling request: ...")."""
+    config = config_for(shared_emulator, auth_token="sntrys_secret_value")
+    with pytest.raises(AirbyteCustomCodeNotPermittedError) as refused:
+        builder_request(tmp_path, PACKAGED_MANIFEST, command, config, stream)
 
-    assert message["type"] == "TRACE"
-    assert message["trace"]["error"]["message"].endswith(
+    assert str(refused.value) == (
         "Custom connector code is not permitted in this environment. If you need to run custom code, "
         "please ask your administrator to set the `AIRBYTE_ENABLE_UNSAFE_CODE` environment variable to 'true' "
         "in your Airbyte environment. If you see this message in Airbyte Cloud, your workspace does not allow "
         "executing custom connector code."
     )
-    assert "auth_token': '****'" in message["trace"]["error"]["message"]  # the handler masks the token
+    assert "sntrys_secret_value" not in str(refused.value)
 
 
 def test_given_a_manifest_with_url_base_and_path_when_test_read_then_the_builder_warns_of_each(tmp_path, shared_emulator):
