@@ -51,6 +51,8 @@ CUSTOM_COMPONENTS: Dict[str, Callable[[Dict[str, Any]], Optional[Dict[str, Any]]
     "source_sentry.parse_once.SuccessForJsonPages": lambda component: component["error_handler"],
     # Config checks with one-sentence messages: the spec's patterns remain (bare JSON-schema messages).
     "source_sentry.config_checks.ExplainConfigProblems": lambda component: None,
+    # Saved-state checks and migrations: a saved state goes to the CDK's cursors as it is.
+    "source_sentry.state.SavedStateMigration": lambda component: None,
 }
 
 
@@ -80,7 +82,7 @@ def without_custom_components(node: Any) -> Any:
     copied = {}
     for key, value in node.items():
         replaced = without_custom_components(value)
-        if replaced is not None or value is None:
+        if (replaced is not None or value is None) and (replaced != [] or value == []):
             copied[key] = replaced
     return copied
 
