@@ -85,6 +85,8 @@ def _projects_problem(projects: Any) -> Optional[str]:
 
 
 def _hostname_problem(hostname: Any) -> Optional[str]:
+    """The forms the spec's pattern accepts, and only those: each one is reduced to the right host
+    by Airbyte's platform for metadata.yaml's allowedHosts `${hostname}` (see the spec's comment)."""
     if hostname is None:
         return None
     example = "a host such as sentry.io or de.sentry.io, or a base URL such as http://sentry.internal:9000"
@@ -96,8 +98,12 @@ def _hostname_problem(hostname: Any) -> Optional[str]:
         port_ok = parts.port is None or 0 < parts.port < 65536
     except ValueError:
         port_ok = False
-    if parts.scheme not in ("http", "https") or not HOST.match(parts.hostname or "") or not port_ok or parts.query or parts.fragment or " " in value:
+    if parts.scheme not in ("http", "https") or not HOST.match(parts.hostname or "") or not port_ok or parts.query or parts.fragment or "@" in parts.netloc or " " in value:
         return f"hostname '{hostname}' is not {example}."
+    if value != hostname:
+        return f"hostname '{hostname}' has spaces around it: remove them."
+    if parts.port is not None and "://" not in value:
+        return f"hostname '{hostname}' has a port but no scheme: write it as a URL, https://{value} or http://{value}."
     return None
 
 

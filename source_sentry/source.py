@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import logging
+import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
@@ -53,12 +54,14 @@ class SourceSentry(YamlDeclarativeSource):
         factory._api_budget = SentryRateLimits(endpoints_from=budget)
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
-        """`config` is the normalized config (the CDK's entrypoint passes what `configure` returns).
-
-        Why Python: a read retries a lost connection over some 8.5 minutes, and `check` shares those
+        """Why Python: a read retries a lost connection over some 8.5 minutes, and `check` shares those
         retries; the manifest's `check.config_overrides` could shorten the back-off but not the wait
         for a host that never answers, nor say in one sentence what is wrong. So one plain request
         first tells whether the host answers at all (config_checks.unreachable_host)."""
+        with tempfile.TemporaryDirectory() as temp_dir:
+            # The config as the manifest normalized it (api_base, project_slugs), which the source
+            # keeps: `configure` returns it (the entrypoint passes that, a direct caller may not).
+            config = self.configure(config, temp_dir)
         problem = unreachable_host(config.get("api_base", ""))
         if problem:
             return AirbyteConnectionStatus(status=Status.FAILED, message=problem)

@@ -2,7 +2,7 @@
 project selection still applies.
 
 Two steps, both before the CDK's cursors read the state:
-- `read_state_file` (SourceSentry.read_state): the file's shape. Airbyte's legacy one-object state
+- `read_state_file` (SourceSentry.read_state), `state_messages`: the file's shape. Airbyte's legacy one-object state
   is turned into per-stream messages; what is not a list of per-stream messages is ignored.
 - `SavedStateMigration`, every stream's `state_migrations` entry in the manifest: each stream's
   value. A cursor that is not a date-time or lies in the future drops that stream's state, with a
@@ -42,6 +42,11 @@ def read_state_file(path: str) -> List[AirbyteStateMessage]:
             raw = json.load(file)
         except json.JSONDecodeError as error:
             raise ValueError(f"Could not read json file {path}: {error}. Please ensure that it is a valid JSON.") from None
+    return state_messages(raw)
+
+
+def state_messages(raw: Any) -> List[AirbyteStateMessage]:
+    """The per-stream state messages of a parsed state file."""
     if raw is None or raw == [] or raw == {}:
         return []
     if isinstance(raw, Mapping):
