@@ -16,8 +16,9 @@ Builder's server does, against the emulator:
   manifest without its custom component, with the schema files inline; a full read through it
   yields the same records as the packaged connector, stream by stream.
 
-What a Builder user (or anyone running the manifest alone, e.g. on the source-declarative-manifest
-image) does NOT get, because it lives in the Python shim `source_sentry/source.py`:
+What a Builder user does NOT get, because it lives in Python: the manifest's custom components
+(dropped from the Builder edition) and `source_sentry/source.py` (which also the
+source-declarative-manifest image, running the manifest with its components, does not run):
 
 - Config checks with one actionable sentence per mistake (`config_checks.py`): the spec's patterns
   still reject a blank token, a slug with spaces or a malformed host name, but as bare JSON-schema
@@ -27,13 +28,16 @@ image) does NOT get, because it lives in the Python shim `source_sentry/source.p
 - Saved-state sanitizing (`state.py`): a null, malformed or future cursor in a saved state ends
   the sync with the CDK's generic error instead of re-syncing only that stream from the start
   date with a warning; the legacy one-object state format is not migrated.
-- In-sync de-duplication (`components.py`, the manifest's one custom component): when records
+- In-sync de-duplication (`components.py`): when records
   arrive while an offset-paged list is read, a record can come back on the next page; the
   Builder edition keeps only the record filters' conditions, so such a repeat reaches the
   destination (one that de-duplicates on the primary key drops it).
 - `check` of every configured project: the manifest's CheckStream reads one partition, so an
   unknown second project slug passes `check` and fails the sync (with the clear 404 message the
-  manifest's error handler gives); the shim also unquotes the CDK's repr()-quoted check message.
+  manifest's error handler gives); `source.py` also unquotes the CDK's repr()-quoted check message
+  and first sees whether the host answers at all.
+- Pacing from all of Sentry's rate-limit headers (`rate_limits.py`, installed by `source.py`): the
+  manifest's API budget reads -Remaining and -Reset only.
 Everything else (streams, URLs, pagination, rate-limit waits, incremental cursors and windows,
 401/403/404 messages, config normalization of host and projects) is in the manifest.
 """
