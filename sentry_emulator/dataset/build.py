@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Optional
 
 from .events_and_issues import build_events_and_issues
+from .explore import build_explore_rows, explore_rng
 from .model import Dataset
 from .organization import build_members, build_organization, build_team_refs, build_teams
 from .project_facts import build_project_facts
@@ -17,26 +18,28 @@ from .usage import build_usage
 
 def build_dataset(*, organization: str = "acme", projects: int = 3, events_per_project: int = 250,
                   issues_per_project: int = 120, releases: int = 150, seed: int = 7,
-                  now: datetime | None = None) -> Dataset:
+                  now: datetime | None = None, transactions_per_project: int = 60,
+                  logs_per_project: int = 150) -> Dataset:
     """Build the whole organization. Same arguments -> identical records.
 
     now=None means the current time truncated to whole seconds; every record date lies before it:
     events and issues over the last ~80 days, projects and releases over the last ~2 years,
-    usage rows over the last 30 days (today included).
+    usage rows over the last 30 days (today included); Explore rows (transactions with their spans,
+    logs) over the last 45 and 35 days.
     """
     # Hundreds of thousands of small dicts: the cyclic GC would otherwise dominate the build time.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
         return _build(organization, projects, events_per_project, issues_per_project, releases, seed,
-                      _now_or(now))
+                      _now_or(now), transactions_per_project, logs_per_project)
     finally:
         if gc_was_enabled:
             gc.enable()
 
 
 def _build(organization: str, projects: int, events_per_project: int, issues_per_project: int,
-           releases: int, seed: int, now: datetime) -> Dataset:
+           releases: int, seed: int, now: datetime, transactions_per_project: int, logs_per_project: int) -> Dataset:
     # One random stream feeds every builder, in this order: the order is part of the output (same
     # seed, same records). A new resource draws after the others, or every record changes.
     rng = random.Random(seed)
@@ -53,6 +56,8 @@ def _build(organization: str, projects: int, events_per_project: int, issues_per
     project_records = build_project_records(rng, infos, release_records, timeline, deploys, team_refs, org, now)
     teams = build_teams(rng, team_refs, infos, project_records.summaries, org.created)
     usage = build_usage(rng, infos, activity.events, now)
+    # Explore rows draw from their own stream: the shared one above stays exactly as it was.
+    explore = build_explore_rows(explore_rng(seed), infos, timeline.by_project, now, transactions_per_project, logs_per_project)
     return Dataset(
         organization=org.record,
         projects=project_records.summaries,
@@ -66,6 +71,7 @@ def _build(organization: str, projects: int, events_per_project: int, issues_per
         environments=project_records.environments,
         deploys=deploys.by_version,
         usage=usage,
+        explore={"spans": explore.spans, "logs": explore.logs, "transactions": explore.transactions},
     )
 
 

@@ -26,6 +26,9 @@ class Dataset:
     environments: Dict[str, List[Record]] = field(default_factory=dict)   # project slug -> environments
     deploys: Dict[str, List[Record]] = field(default_factory=dict)        # release version -> deploys
     usage: List[Record] = field(default_factory=list)  # raw outcome rows, see build_dataset
+    # Explore datasets (GET /organizations/{org}/events/): "spans", "logs", "transactions" -> rows,
+    # oldest first (explore.py). The "errors" dataset is served from `events`.
+    explore: Dict[str, List[Record]] = field(default_factory=dict)
 
 
 # Keys of GET /projects/{org}/{project}/events/ items WITHOUT full=true (SimpleEventSerializer).

@@ -46,6 +46,9 @@ class SentryEmulator:
         default_page_size: int = 100,
         now: Optional[Callable[[], datetime]] = None,
         retention_days: Optional[int] = None,
+        explore_offset_cap: Optional[int] = 10_000,
+        explore_normal_sampling_limit: Optional[int] = None,
+        explore_full_fidelity_days: int = 30,
     ) -> None:
         self.dataset = dataset
         self.token = token
@@ -56,6 +59,13 @@ class SentryEmulator:
         self.default_page_size = default_page_size
         self.now: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
         self.retention_days = retention_days
+        # GET /organizations/{org}/events/ (endpoints/explore.py): rows past this offset are never
+        # served (None: no cap); NORMAL sampling answers from half of the rows above this many; spans
+        # older than this many days are only in the downsampled tier, logs gone.
+        self.explore_offset_cap = explore_offset_cap
+        self.explore_normal_sampling_limit = explore_normal_sampling_limit
+        self.explore_full_fidelity_days = explore_full_fidelity_days
+        self.explore_cache: Dict[Any, Any] = {}  # the errors dataset's rows, derived from the events
         self.faults = FaultInjector()
         self.rate_limits: List[RateLimitRule] = []
         self._limiter = RateLimiter()
@@ -126,6 +136,7 @@ class SentryEmulator:
         with self._lock:
             self._version += 1
             self._cache.clear()
+            self.explore_cache.clear()
 
     def _project_summary(self, project_slug: str) -> Record:
         for project in self.dataset.projects:
@@ -156,6 +167,20 @@ class SentryEmulator:
             self.dataset.releases.append(record)
             self.invalidate_cache()
         return record
+
+    def add_explore_rows(self, dataset: str, rows: Iterable[Record]) -> None:
+        """Insert rows into an Explore dataset ("spans", "logs", "transactions"), kept oldest first."""
+        with self._lock:
+            listing = self.dataset.explore.setdefault(dataset, [])
+            listing.extend(rows)
+            listing.sort(key=lambda row: (row["_ts"], row["id"]))
+            self.invalidate_cache()
+
+    def set_feature(self, feature: str, enabled: bool) -> None:
+        """Turn an organization feature (e.g. "global-views") on or off."""
+        with self._lock:
+            features = [f for f in self.dataset.organization.get("features") or [] if f != feature]
+            self.dataset.organization["features"] = features + ([feature] if enabled else [])
 
     def update_issue(self, issue_id: Any, **fields: Any) -> Record:
         with self._lock:

@@ -205,10 +205,10 @@ def value_paginate_desc(keyed: Sequence[Tuple[int, Any]], limit: int, cursor: Op
     return [row for _, row in results], prev_cursor, next_cursor
 
 
-def per_page(request: Request, default_page_size: int, default: Optional[int] = None) -> int:
-    """clamp_pagination_per_page: 400 outside 1..max(100, default)."""
+def per_page(request: Request, default_page_size: int, default: Optional[int] = None, maximum: Optional[int] = None) -> int:
+    """clamp_pagination_per_page: 400 outside 1..max(100, default), or 1..maximum when given."""
     default = default or default_page_size
-    max_per_page = max(MAX_PER_PAGE, default)
+    max_per_page = maximum or max(MAX_PER_PAGE, default)
     raw = request.get("per_page")
     if raw is None:
         return default

@@ -12,7 +12,7 @@ from typing import Callable, Dict, List, Optional, Tuple
 from urllib.parse import unquote
 
 from .auth import EVENT_READ, MEMBER_READ, ORG_READ, PROJECT_READ, RELEASE_READ
-from .endpoints import events, issues, organization, projects, releases, stats
+from .endpoints import events, explore, issues, organization, projects, releases, stats
 from .plumbing import Response
 
 API_ROOT = "/api/0/"
@@ -40,6 +40,8 @@ ROUTES: List[Route] = [
     route(ORG + r"teams/$", organization.org_teams, ORG_READ),  # OrganizationTeamsPermission
     route(ORG + r"members/$", organization.org_members, MEMBER_READ),  # MemberPermission
     route(ORG + r"stats_v2/$", stats.org_stats_v2, ORG_READ),
+    # Explore table; scopes as the published OpenAPI's security for listOrganizationEvents
+    route(ORG + r"events/$", explore.org_events, ORG_READ),
     route(PROJECT + r"$", projects.project_detail, PROJECT_READ),  # ProjectPermission
     route(PROJECT + r"events/$", events.project_events, EVENT_READ),  # ProjectEventPermission
     route(PROJECT + r"issues/$", issues.project_issues, EVENT_READ),
