@@ -53,6 +53,12 @@ CUSTOM_COMPONENTS: Dict[str, Callable[[Dict[str, Any]], Optional[Dict[str, Any]]
     "source_sentry.config_checks.ExplainConfigProblems": lambda component: None,
     # Saved-state checks and migrations: a saved state goes to the CDK's cursors as it is.
     "source_sentry.state.SavedStateMigration": lambda component: None,
+    # Explore queries (source_sentry/explore.py): the declared schema, its types guessed from the field
+    # names (the stream mapping fills it in); no global-views probe (every query's projects in one
+    # request); a saved state as it is.
+    "source_sentry.explore.ExploreSchemaLoader": lambda component: {"type": "InlineSchemaLoader", "schema": component.get("schema") or {}},
+    "source_sentry.explore.ExploreProjectModes": lambda component: None,
+    "source_sentry.explore.ExploreStateMigration": lambda component: None,
 }
 
 

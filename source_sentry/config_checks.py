@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Any, List, Mapping, MutableMapping, Optional
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, List, Mapping, MutableMapping, Optional
 from urllib.parse import urlsplit
 
 import requests
@@ -52,6 +52,8 @@ def config_problem(config: Mapping[str, Any]) -> Optional[str]:
         _start_date_problem(config.get("start_date")),
         _workers_problem(config.get("num_workers")),
         _backoff_problem(config.get("retry_backoff_seconds")),
+        _offset_cap_problem(config.get("explore_offset_cap")),
+        _explore_problem(config.get("explore_queries")),
     ]
     return next((problem for problem in problems if problem), None)
 
@@ -136,6 +138,117 @@ def _backoff_problem(seconds: Any) -> Optional[str]:
         return None
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0.01 <= seconds <= 60:
         return f"retry_backoff_seconds must be a number from 0.01 to 60, not {seconds!r}."
+    return None
+
+
+def _offset_cap_problem(cap: Any) -> Optional[str]:
+    if cap is None:
+        return None
+    if isinstance(cap, bool) or not isinstance(cap, int) or not 200 <= cap <= 1_000_000:
+        return f"explore_offset_cap must be a whole number from 200 to 1000000, not {cap!r}."
+    return None
+
+
+# Explore queries (source_sentry/explore.py, the manifest's dynamic streams).
+EXPLORE_DATASETS = ("spans", "logs", "transactions", "errors")
+EXPLORE_SETTINGS = ("name", "dataset", "fields", "query", "projects", "environments", "window", "ingestion_lag")
+EXPLORE_NAME = re.compile(r"^[a-z0-9_]{1,64}$")
+MAX_FIELDS = 20  # Sentry's limit per query, the fields the connector adds included (sentry.utils.snuba MAX_FIELDS)
+DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+
+
+def parse_duration(text: Any) -> Optional[timedelta]:
+    """An ISO 8601 duration of days, hours, minutes and seconds (P1D, PT6H, PT5M), else None."""
+    match = DURATION.match(text) if isinstance(text, str) else None
+    if not match or not any(match.groups()):
+        return None
+    days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+
+
+def is_aggregate_field(field: str) -> bool:
+    """A function (count(), p95(span.duration)) or an equation: the query is then an aggregate."""
+    return "(" in field or field.startswith("equation|")
+
+
+def _explore_problem(queries: Any) -> Optional[str]:
+    if queries is None:
+        return None
+    if not isinstance(queries, list):
+        return "explore_queries must be a list of queries, each with a name, a dataset and fields."
+    seen = set()
+    for index, query in enumerate(queries):
+        if not isinstance(query, dict):
+            return f"explore_queries[{index}] must be an object with a name, a dataset and fields."
+        name = query.get("name")
+        if not isinstance(name, str) or not name.strip():
+            return f"explore_queries[{index}] has no name: give it one of lowercase letters, digits and '_' (its stream is explore_<name>)."
+        if not EXPLORE_NAME.match(name):
+            return f"Explore query name '{name}' may hold only lowercase letters, digits and '_', at most 64 (its stream is explore_<name>)."
+        if name in seen:
+            return f"Explore query names must be unique: '{name}' is used twice."
+        seen.add(name)
+        problem = _one_explore_problem(name, query)
+        if problem:
+            return problem
+    return None
+
+
+def _one_explore_problem(name: str, query: Dict[str, Any]) -> Optional[str]:
+    unknown = sorted(set(query) - set(EXPLORE_SETTINGS))
+    if unknown:
+        return f"Explore query '{name}' has an unknown setting '{unknown[0]}': the settings are {', '.join(EXPLORE_SETTINGS)}."
+    dataset = query.get("dataset")
+    if dataset not in EXPLORE_DATASETS:
+        return f"Explore query '{name}': dataset {dataset!r} is not one of {', '.join(EXPLORE_DATASETS)}."
+    fields = query.get("fields")
+    if not isinstance(fields, list) or not fields:
+        return f"Explore query '{name}' needs a list of fields, e.g. [\"span.op\", \"span.duration\"]."
+    for position, field in enumerate(fields):
+        if not isinstance(field, str) or not field.strip():
+            return f"Explore query '{name}': fields[{position}] is blank."
+        if fields.index(field) != position:
+            return f"Explore query '{name}' selects '{field}' twice."
+    aggregate = any(is_aggregate_field(field) for field in fields)
+    added = ["project.id"] if aggregate else ["id", "timestamp"]
+    added = [field for field in added if field not in fields]
+    if len(fields) + len(added) > MAX_FIELDS:
+        total = len(fields) + len(added)
+        return (f"Explore query '{name}' selects {len(fields)} fields and the connector adds {len(added)} "
+                f"({', '.join(added)}): {total} is more than the {MAX_FIELDS} Sentry allows per query, remove {total - MAX_FIELDS}.")
+    if aggregate and "timestamp" in fields:
+        return (f"Explore query '{name}' mixes functions with 'timestamp': an aggregate query is read per window "
+                "(its rows carry window_start and window_end), so remove 'timestamp'.")
+    if query.get("query") is not None and not isinstance(query.get("query"), str):
+        return f"Explore query '{name}': query must be a string of Sentry search syntax, e.g. \"span.op:db\"."
+    projects = query.get("projects")
+    if projects is not None:
+        if not isinstance(projects, list):
+            return f"Explore query '{name}': projects must be a list of project slugs."
+        for position, slug in enumerate(projects):
+            problem = _slug_problem(f"Explore query '{name}': projects[{position}]", slug, required=True)
+            if problem:
+                return problem
+    environments = query.get("environments")
+    if environments is not None and (not isinstance(environments, list) or not all(isinstance(e, str) and e.strip() for e in environments)):
+        return f"Explore query '{name}': environments must be a list of environment names."
+    return _explore_durations_problem(name, query, aggregate)
+
+
+def _explore_durations_problem(name: str, query: Dict[str, Any], aggregate: bool) -> Optional[str]:
+    window = query.get("window")
+    if window is not None:
+        step = parse_duration(window)
+        if step is None or not timedelta(minutes=1) <= step <= timedelta(days=90):
+            return f"Explore query '{name}': window {window!r} is not an ISO 8601 duration from PT1M to P90D, such as PT1H, PT6H or P1D."
+        if aggregate and (step > timedelta(days=1) or timedelta(days=1) % step):
+            return (f"Explore query '{name}' is read per window of its aggregates, so its window must divide a day "
+                    f"evenly (PT1H, PT6H, P1D...), not {window!r}.")
+    lag = query.get("ingestion_lag")
+    if lag is not None:
+        delay = parse_duration(lag)
+        if delay is None or delay > timedelta(days=1):
+            return f"Explore query '{name}': ingestion_lag {lag!r} is not an ISO 8601 duration of at most P1D, such as PT5M."
     return None
 
 

@@ -311,3 +311,58 @@ def test_given_the_builder_manifest_when_reading_every_stream_then_records_are_t
         theirs = sorted(records_of(packaged, stream), key=lambda record: key_of(stream, record))
         assert ours == theirs, stream
         assert ours, f"{stream} read no record"
+
+
+# ------------------------------------------------------------------------------------------------
+# Explore queries (dynamic streams) in the Builder
+# ------------------------------------------------------------------------------------------------
+
+EXPLORE_QUERY = {"name": "db_spans", "dataset": "spans", "fields": ["span.op", "span.duration"], "query": "span.op:db", "window": "P30D"}
+
+
+def test_given_an_explore_query_when_the_builder_resolves_the_manifest_fully_then_its_stream_is_generated(tmp_path, shared_emulator):
+    from explore_harness import START_DATE
+
+    config = config_for(shared_emulator, start_date=START_DATE, explore_queries=[EXPLORE_QUERY])
+    message = builder_request(tmp_path, BUILDER_MANIFEST, "full_resolve_manifest", config)
+
+    streams = message["record"]["data"]["manifest"]["streams"]
+    assert [stream["name"] for stream in streams] == STREAMS + ["explore_db_spans"]
+    assert streams[-1]["dynamic_stream_name"] == "explore_row_queries"
+    assert streams[-1]["schema_loader"]["type"] == "InlineSchemaLoader"
+
+
+def test_given_an_explore_query_when_the_builder_test_reads_it_then_pages_hold_exactly_the_apis_rows(tmp_path, shared_emulator, shared_dataset):
+    from explore_harness import START_DATE, expected_rows
+
+    config = config_for(shared_emulator, start_date=START_DATE, explore_queries=[EXPLORE_QUERY])
+    message = builder_request(tmp_path, BUILDER_MANIFEST, "test_read", config, "explore_db_spans")
+
+    assert message["type"] == "RECORD", message.get("trace", message)
+    result = message["record"]["data"]
+    assert result["logs"] == [] and message["python_deprecations"] == []
+    records = [public(record) for slice_ in result["slices"] for page in slice_["pages"] for record in page["records"]]
+    expected = expected_rows(shared_dataset, "spans", EXPLORE_QUERY["fields"], lambda row: row["span.op"] == "db")
+    assert not result["test_read_limit_reached"]
+    assert sorted(records, key=lambda record: record["id"]) == sorted(expected, key=lambda record: record["id"])
+
+
+def test_given_a_window_above_the_offset_cap_when_the_builder_test_reads_it_then_it_reads_on_repeating_only_restart_instants(tmp_path, emulator_factory):
+    """The Builder runs the same pagination reset (it is declarative) without the packaged
+    de-duplication: the row of each restart instant shows twice, none is missing."""
+    from explore_harness import START_DATE, expected_rows
+
+    emulator = emulator_factory(explore_offset_cap=200)
+    query = {"name": "spans", "dataset": "spans", "fields": ["span.op"], "window": "P30D"}
+    config = config_for(emulator, start_date=START_DATE, explore_offset_cap=200, explore_queries=[query],
+                        __test_read_config={"max_pages_per_slice": 100, "max_records": 5000})
+    message = builder_request(tmp_path, BUILDER_MANIFEST, "test_read", config, "explore_spans")
+
+    result = message["record"]["data"]
+    pages = [page for slice_ in result["slices"] for page in slice_["pages"]]
+    ids = [record["id"] for page in pages for record in page["records"]]
+    expected = expected_rows(emulator.dataset, "spans", query["fields"])
+    restarts = sum(1 for page in pages if "cursor=" not in page["request"]["url"]) - 1
+    assert result["logs"] == [] and not result["test_read_limit_reached"]
+    assert sorted(set(ids)) == sorted(row["id"] for row in expected)
+    assert restarts > 0 and len(ids) == len(expected) + restarts
