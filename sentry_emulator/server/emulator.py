@@ -66,6 +66,7 @@ class SentryEmulator:
         self.explore_normal_sampling_limit = explore_normal_sampling_limit
         self.explore_full_fidelity_days = explore_full_fidelity_days
         self.explore_cache: Dict[Any, Any] = {}  # the errors dataset's rows, derived from the events
+        self.explore_results: Dict[Any, Any] = {}  # a query's whole result, by its parameters (endpoints/explore.py)
         self.faults = FaultInjector()
         self.rate_limits: List[RateLimitRule] = []
         self._limiter = RateLimiter()
@@ -130,6 +131,11 @@ class SentryEmulator:
         """Shortcut for ``faults.on_request``: ``callback(path, query)`` runs before each request."""
         return self.faults.on_request(callback)
 
+    @property
+    def dataset_version(self) -> int:
+        """Changes whenever the dataset does (add_*, update_issue, invalidate_cache)."""
+        return self._version
+
     # ---------------------------------------------------------------- dataset mutation
     def invalidate_cache(self) -> None:
         """Call after mutating records of ``dataset`` in place without the add_/update_ methods."""
@@ -137,6 +143,7 @@ class SentryEmulator:
             self._version += 1
             self._cache.clear()
             self.explore_cache.clear()
+            self.explore_results.clear()
 
     def _project_summary(self, project_slug: str) -> Record:
         for project in self.dataset.projects:

@@ -84,6 +84,26 @@ def org_events(emulator: SentryEmulator, request: Request, org: Record, **_: Any
     except FieldError as error:
         raise ApiError(error.status, error.args[0]) from None
     grouped = any(column.is_aggregate for column in columns)
+    # The pages of one query differ only by cursor and size: its rows are worked out once (per minute
+    # and dataset version), as a windowed query above the offset cap is asked a hundred times.
+    key = ("explore", emulator.dataset_version, int(now.timestamp() // 60), emulator.explore_offset_cap,
+           emulator.explore_normal_sampling_limit, emulator.explore_full_fidelity_days,
+           tuple((name, value) for name, value in request.pairs if name not in ("cursor", "per_page")))
+    cached = emulator.explore_results.get(key)
+    if cached is None:
+        cached = _table(emulator, request, dataset, columns, predicate, projects, start, end, now, sampling)
+        if len(emulator.explore_results) > 64:
+            emulator.explore_results.clear()
+        emulator.explore_results[key] = cached
+    output, partial = cached
+    return _respond(request, dataset, output, columns, limit, cursor, eap=eap, partial=partial, grouped=grouped)
+
+
+def _table(emulator: SentryEmulator, request: Request, dataset: str, columns: List[Column], predicate: Any,
+           projects: Sequence[Record], start: Any, end: Any, now: Any, sampling: Optional[str]) -> Tuple[List[Record], bool]:
+    """The query's whole result (sorted, capped) and whether it came from sampled data."""
+    eap = dataset in EAP_DATASETS
+    grouped = any(column.is_aggregate for column in columns)
     group_by = [column for column in columns if not column.is_aggregate]
     if grouped and eap and any(column.source == "timestamp" for column in group_by):
         raise ApiError(500, DETAIL_RPC_ERROR)  # Snuba: "Columns timestamp are not permitted in group_by"
@@ -125,7 +145,7 @@ def org_events(emulator: SentryEmulator, request: Request, org: Record, **_: Any
         output = [out for out, _ in _sorted(keyed, ordering, columns, dataset, grouped)]
     if emulator.explore_offset_cap is not None:
         output = output[: emulator.explore_offset_cap]
-    return _respond(request, dataset, output, columns, limit, cursor, eap=eap, partial=partial, grouped=grouped)
+    return output, partial
 
 
 def _columns(dataset: str, fields: Sequence[str]) -> List[Column]:
