@@ -5,13 +5,15 @@
     python demo/sync.py --config secrets/config.json         # a real Sentry organization
 
 Without --config the script starts this checkout's Sentry emulator in this process (3 projects,
-3,000 events), writes a config pointing at it, runs the installed `source-sentry` executable
-through PyAirbyte into PyAirbyte's local DuckDB cache under .cache/sentry-demo/, prints a row count
-per stream and the ten issues with the most events, then stops the emulator.
+3,000 events, spans of 600 transactions), writes a config pointing at it with one Explore query of
+spans, runs the installed `source-sentry` executable through PyAirbyte into PyAirbyte's local
+DuckDB cache under .cache/sentry-demo/, prints a row count per stream, the ten issues with the most
+events and the slowest span operations, then stops the emulator.
 
 With --config it syncs the organization that config names (the connector's spec: auth_token,
-organization, optional hostname, project/projects, start_date): incrementally, so a second run
-only fetches what is new (--full-refresh to start over).
+organization, optional hostname, project/projects, start_date, explore_queries): incrementally, so
+a second run only fetches what is new (--full-refresh to start over). The span summary is printed
+when the config has an explore query named "spans" with span.op and span.duration among its fields.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ import shutil
 import sys
 import time
 import warnings
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -41,7 +44,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 # The emulator's organization: a few thousand events over the last 80 days.
-DATASET = dict(organization="acme", projects=3, events_per_project=1000, issues_per_project=150, releases=120)
+DATASET = dict(organization="acme", projects=3, events_per_project=1000, issues_per_project=150, releases=120,
+               transactions_per_project=200)
+# One Explore query: every span of the last 29 days, one row each (the stream explore_spans).
+SPANS_QUERY = {"name": "spans", "dataset": "spans", "fields": ["span.op", "span.description", "span.duration", "transaction"]}
 
 TOP_ISSUES_SQL = """
 SELECT shortid                              AS short_id,
@@ -52,6 +58,18 @@ SELECT shortid                              AS short_id,
 FROM {schema}.issues
 ORDER BY events DESC, short_id
 LIMIT 10
+"""
+
+# PyAirbyte names columns in lower snake case: span.op is span_op, span.duration span_duration (ms).
+SLOWEST_SPAN_OPS_SQL = """
+SELECT span_op                                              AS operation,
+       COUNT(*)                                             AS spans,
+       ROUND(QUANTILE_CONT(span_duration, 0.95), 1)         AS p95_ms,
+       ROUND(MAX(span_duration), 1)                         AS max_ms
+FROM {schema}.explore_spans
+GROUP BY span_op
+ORDER BY p95_ms DESC
+LIMIT 5
 """
 
 
@@ -77,7 +95,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             name, full_refresh = "organization", args.full_refresh
         else:
             emulator = _start_emulator()
-            config = {"auth_token": emulator.token, "organization": DATASET["organization"], "hostname": emulator.url}
+            config = {"auth_token": emulator.token, "organization": DATASET["organization"], "hostname": emulator.url,
+                      "explore_queries": [SPANS_QUERY]}
             config_path = CACHE_DIR / "emulator-config.json"
             config_path.write_text(json.dumps(config, indent=2) + "\n")
             print(f"Sentry emulator at {emulator.url}; config written to {config_path.relative_to(ROOT)}")
@@ -110,6 +129,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print("Ten issues with the most events:")
         rows = _query(cache, TOP_ISSUES_SQL.format(schema=cache.schema_name))
         _print_table(["short id", "title", "project", "status", "events"], rows)
+        if "explore_spans" in result.streams:
+            print()
+            print("Slowest span operations (explore_spans, p95 of span.duration):")
+            _print_table(["operation", "spans", "p95 ms", "max ms"], _query(cache, SLOWEST_SPAN_OPS_SQL.format(schema=cache.schema_name)))
         if emulator:
             print()
             print(f"The emulator answered {len(emulator.requests)} requests.")
@@ -150,6 +173,9 @@ def _ground_truth_counts(emulator) -> Dict[str, Any]:
         "environments": sum(len(environments) for environments in dataset.environments.values()),
         "release_deploys": sum(len(deploys) for deploys in dataset.deploys.values()),
         "organization_stats": "-",
+        # spans of the last 29 days (how far back the connector reads spans)
+        "explore_spans": sum(1 for span in dataset.explore["spans"]
+                             if span["_ts"] >= (datetime.now(timezone.utc) - timedelta(days=29)).timestamp()),
     }
 
 
