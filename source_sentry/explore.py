@@ -38,7 +38,7 @@ from airbyte_cdk.sources.declarative.transformations.config_transformations.conf
 from airbyte_cdk.sources.types import StreamSlice
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from source_sentry.config_checks import parse_duration
+from source_sentry.config_checks import parse_duration, unreachable_host
 from source_sentry.state import SavedStateMigration, _parse
 
 logger = logging.getLogger("airbyte")
@@ -148,8 +148,8 @@ class _Api:
                 response = requests.get(url, params=params, headers=self._headers, timeout=REQUEST_TIMEOUT_SECONDS)
             except requests.exceptions.RequestException as error:
                 if last:
-                    raise _failure(f"Could not reach Sentry at {path} ({type(error).__name__}) to see whether explore "
-                                   "queries may span several projects.", FailureType.transient_error) from None
+                    reason = unreachable_host(self._base) or f"Could not reach Sentry at {path} ({type(error).__name__})."
+                    raise _failure(reason, FailureType.transient_error) from None
             else:
                 if response.status_code == 200:
                     try:

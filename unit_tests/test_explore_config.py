@@ -186,3 +186,33 @@ def test_given_good_explore_queries_when_checking_then_each_is_asked_for_its_fir
     assert status == {"status": "SUCCEEDED"}
     assert sorted(request.query["dataset"][0] for request in explore_requests(emulator) if request.query.get("per_page") == ["100"]) == [
         "logs", "spans", "spans"]
+
+
+def test_given_a_query_over_a_project_the_token_cannot_see_when_checking_then_the_projects_are_named(tmp_path, emulator):
+    status = check(tmp_path, config_for(emulator, explore_queries=[query(projects=["web", "nope"])]))
+
+    assert status == {"status": "FAILED", "message": (
+        "Dynamic Stream explore_q is not available: Sentry denied the explore query 'q' (403): the auth token lacks "
+        "the 'org:read' scope, or cannot see one of its projects (web, nope).")}
+
+
+def test_given_a_wrong_token_and_a_query_over_every_project_when_checking_then_the_token_is_blamed_after_one_request(tmp_path, emulator):
+    status = check(tmp_path, config_for(emulator, auth_token="sntrys_wrong_secret_value", explore_queries=[query()]))
+
+    assert status == {"status": "FAILED", "message": (
+        f"Sentry rejected the auth token (401 Invalid token) at {emulator.url}/api/0/organizations/acme/: it is wrong, "
+        "expired or revoked. Create a new auth token in Sentry and update the connector's configuration.")}
+    assert [(request.path, request.status) for request in emulator.requests] == [("/api/0/organizations/acme/", 401)]
+
+
+def test_given_a_host_that_refuses_connections_and_a_query_over_every_project_when_checking_then_it_says_so(tmp_path):
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    status = check(tmp_path, {"auth_token": TOKEN, "organization": "acme", "hostname": f"http://127.0.0.1:{port}",
+                              "retry_backoff_seconds": 0.01, "explore_queries": [query()]})
+
+    assert status == {"status": "FAILED", "message": (
+        f"Could not connect to http://127.0.0.1:{port}: Connection refused. Check the hostname and that this machine can reach it.")}

@@ -142,11 +142,34 @@ def test_given_no_global_views_then_each_project_is_read_alone_with_the_same_row
     assert all("project" not in request.query for request in requests_sent)
     paths = [request.path for request in emulator.requests]
     assert (paths.count("/api/0/organizations/acme/"), paths.count("/api/0/organizations/acme/projects/")) == (1, 1)
+    reads = [request for request in requests_sent if request.query.get("per_page") == ["100"]]
+    last_end = max(utc(request.query["end"][0]) for request in reads)
+    assert len(reads) == sum(pages_for(emulator.dataset, "spans", windows(START, last_end, WEEK), lambda row, slug=slug: row["_project"] == slug)
+                             for slug in ("web", "api", "worker"))
+    assert len(requests_sent) == len(reads) + 1  # and one schema request, of the first project
     state = final_state(output, "explore_spans")
     cursors = {entry["partition"]["project"]: entry["cursor"]["timestamp"] for entry in state["states"]}
     newest = {slug: max(record["timestamp"] for record in records if record["project.name"] == slug) for slug in ("web", "api", "worker")}
     assert cursors == {slug: utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ") for slug, value in newest.items()}
     assert "state" not in state or state.get("use_global_cursor") is False
+
+
+def test_given_no_global_views_and_a_project_above_the_cap_then_its_window_is_read_on_too(emulator_factory):
+    emulator = emulator_factory(small_dataset(), explore_offset_cap=200)
+    emulator.set_feature("global-views", False)
+    for slug in ("web", "api", "worker"):
+        emulator.add_explore_rows("spans", dense_spans(project_facts_of(emulator.dataset, slug), 250, START + timedelta(days=2), START + timedelta(days=3)))
+    query = {**SPANS, "window": "P30D"}
+
+    output = read_explore(explore_config(emulator, query, explore_offset_cap=200), ["explore_spans"])
+
+    records = records_of(output, "explore_spans")
+    assert error_messages(output) == []
+    assert len(records) == len(by_id(records))
+    assert by_id(records) == by_id(expected_rows(emulator.dataset, "spans", SPANS["fields"]))
+    restarts = {request.query["projectSlug"][0] for request in explore_requests(emulator)
+                if request.query.get("per_page") == ["100"] and request.query["start"][0] != START.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
+    assert restarts == {"web", "api", "worker"}  # each project's window holds more than 400 spans
 
 
 def test_given_one_project_per_query_then_the_organization_is_not_asked_for_its_features(emulator_factory):
