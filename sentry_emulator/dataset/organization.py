@@ -13,7 +13,7 @@ from typing import Dict, List, Tuple
 
 from .catalogues import FIRST_NAMES, LAST_NAMES, ORG_FEATURES, TEAM_ACCESS, UNUSED_ON_FRONTEND
 from .helpers import format_datetime, random_hex
-from .model import LONG_WINDOW, Record
+from .model import LONG_WINDOW, MEMBER_TEAMS, Record
 from .project_facts import ProjectInfo, base_project
 
 ACTIVE_MEMBERS, PENDING_MEMBERS = 12, 3
@@ -124,7 +124,7 @@ def build_teams(rng: random.Random, team_refs: Dict[str, Record], infos: List[Pr
         tprojects = [base_project(p, [f for f in project_records[p.index]["features"]
                                       if f not in UNUSED_ON_FRONTEND])
                      for p in infos if p.team_slug == slug]
-        is_member = slug != "platform"
+        is_member = slug in MEMBER_TEAMS
         teams.append({
             "id": ref["id"],
             "slug": slug,

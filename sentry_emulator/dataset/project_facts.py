@@ -7,7 +7,7 @@ from typing import List, Tuple
 
 from .catalogues import COLORS, ENVIRONMENTS, EXTRA_PROFILES, PROJECT_PROFILES, TEAM_ACCESS, TRANSACTIONS, WORKER_TASKS
 from .helpers import format_datetime, parse_datetime
-from .model import LONG_WINDOW, Dataset, Record
+from .model import LONG_WINDOW, MEMBER_TEAMS, Dataset, Record
 
 
 class ProjectInfo:
@@ -24,7 +24,7 @@ class ProjectInfo:
         self.first_event = format_datetime(created + timedelta(minutes=rng.randrange(3, 600),
                                                               microseconds=rng.randrange(1, 999999)))
         self.is_bookmarked = index == 0
-        self.is_member = index != 2
+        self.is_member = self.team_slug in MEMBER_TEAMS
         self.color = COLORS[index % len(COLORS)]
         web = self.event_platform == "javascript"
         self.flags = {
