@@ -14,6 +14,8 @@ from typing import Any, Dict, Iterable, Iterator, List, Set, Tuple
 import jsonschema
 import pytest
 
+from harness import synced_issue
+
 from sentry_emulator.dataset import (
     EVENT_SUMMARY_FIELDS,
     Dataset,
@@ -55,8 +57,9 @@ def stream_records(ds: Dataset, stream: str) -> List[Dict[str, Any]]:
     if stream == "events":
         full = [served(e) for events in ds.events.values() for e in events]
         return full + [event_summary(e) for e in full]
-    if stream == "issues":
-        return [served(i) for issues in ds.issues.values() for i in issues]
+    if stream == "issues":  # as the connector emits them, read in one window ending now
+        window = ("1970-01-01T00:00:00Z", (NOW - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        return [synced_issue(i, window) for issues in ds.issues.values() for i in issues]
     if stream == "projects":
         return [served(p) for p in ds.projects]
     if stream == "project_detail":
