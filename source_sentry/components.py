@@ -171,8 +171,12 @@ class KeepTopLevelNulls(RecordTransformation):
     the serializer is the CDK's own (a module-level object of airbyte_cdk.models, used by
     AirbyteEntrypoint's static airbyte_message_to_string): this transformation, the last of every
     stream, replaces a top-level None by an orjson Fragment holding "null", which the serializer
-    keeps and orjson writes as null. Records read in the Connector Builder (no custom components)
-    lose their top-level nulls.
+    keeps and orjson writes as null (serpyco-rs passes values typed Any through as they are;
+    orjson.Fragment is public since orjson 3.9, the CDK requires >= 3.10.7). Every writer of the
+    messages gets the null: the `source-sentry` command, the CDK's entrypoint and test helpers,
+    PyAirbyte and the platform (they read the command's output). Python code that calls
+    SourceSentry.read() itself sees the Fragment object where the value is null. Records read in
+    the Connector Builder (no custom components) lose their top-level nulls.
     """
 
     parameters: InitVar[Mapping[str, Any]] = None
