@@ -11,7 +11,7 @@ from airbyte_cdk.test.entrypoint_wrapper import read as entrypoint_read
 from airbyte_cdk.test.entrypoint_wrapper import discover as entrypoint_discover
 from airbyte_cdk.test.state_builder import StateBuilder
 
-from sentry_emulator.dataset import Dataset
+from sentry_emulator.dataset import Dataset, is_private_key
 from sentry_emulator.server import SentryEmulator
 from source_sentry import SourceSentry
 
@@ -85,7 +85,7 @@ def ids_of(records: Iterable[Mapping[str, Any]], key: str = "id") -> List[Any]:
 def public(record: Mapping[str, Any]) -> Dict[str, Any]:
     """A record as the connector emits it: without the emulator's private keys, and without
     top-level nulls (the CDK's message serializer omits them; destinations read them as null)."""
-    return {key: value for key, value in record.items() if not key.startswith("_") and value is not None}
+    return {key: value for key, value in record.items() if not is_private_key(key) and value is not None}
 
 
 def ground_truth(dataset: Dataset, stream: str, projects: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
