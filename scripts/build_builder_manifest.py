@@ -38,6 +38,11 @@ HEADER = """\
 # source_sentry/manifest.yaml for them.
 """
 
+# The manifest's schema-file loader, which the Builder edition replaces by inline schemas.
+SCHEMA_FILE = "schema_file"
+SCHEMA_FILE_REF = f"#/definitions/{SCHEMA_FILE}"
+
+
 def _window_condition(field: str) -> str:
     """DeduplicateRecords' window check as a Jinja condition (the same comparison, to the second)."""
     field = field.strip()
@@ -71,6 +76,10 @@ CUSTOM_COMPONENTS: Dict[str, Callable[[Dict[str, Any]], Optional[Dict[str, Any]]
     # Parse-once shortcuts (source_sentry/parse_once.py): the CDK's own decoder and the wrapped handler.
     "source_sentry.parse_once.JsonPageDecoder": lambda component: None,
     "source_sentry.parse_once.SuccessForJsonPages": lambda component: component["error_handler"],
+    # Config checks with one-sentence messages: the spec's patterns remain (bare JSON-schema messages).
+    "source_sentry.config_checks.ExplainConfigProblems": lambda component: None,
+    # Saved-state checks and migrations: a saved state goes to the CDK's cursors as it is.
+    "source_sentry.state.SavedStateMigration": lambda component: None,
 }
 
 
@@ -89,7 +98,8 @@ def stream_names(manifest: Dict[str, Any]) -> List[str]:
 def without_custom_components(node: Any) -> Any:
     """A copy of a manifest node where each custom component is replaced per CUSTOM_COMPONENTS."""
     if isinstance(node, list):
-        return [without_custom_components(value) for value in node]
+        replaced = [without_custom_components(value) for value in node]
+        return [new for new, value in zip(replaced, node) if new is not None or value is None]
     if not isinstance(node, dict):
         return node
     if "class_name" in node:
@@ -99,7 +109,7 @@ def without_custom_components(node: Any) -> Any:
     copied = {}
     for key, value in node.items():
         replaced = without_custom_components(value)
-        if replaced is not None or value is None:
+        if (replaced is not None or value is None) and (replaced != [] or value == []):
             copied[key] = replaced
     return copied
 
@@ -135,9 +145,21 @@ def without_references(node: Any, dropped: set) -> Any:
     return copied
 
 
+def without_schema_files(manifest: Dict[str, Any]) -> Dict[str, Any]:
+    """A copy of the manifest without its schema-file loader (definitions.schema_file and the
+    base stream's reference to it): the Builder cannot read the package's files."""
+    copied = copy.deepcopy(manifest)
+    del copied["definitions"][SCHEMA_FILE]
+    del copied["definitions"]["base_stream"]["schema_loader"]
+    if SCHEMA_FILE_REF in json.dumps(copied):
+        raise ValueError(f"{SCHEMA_FILE_REF} is used beyond the base stream: teach without_schema_files about it")
+    return copied
+
+
 def with_inline_schemas(manifest: Dict[str, Any], schemas_dir: Path = SCHEMAS) -> Dict[str, Any]:
-    """A copy of the manifest where every stream row loads its schema inline (rows stay as written)."""
-    inlined = copy.deepcopy(manifest)
+    """A copy of the manifest where every stream row loads its schema inline (rows stay as written)
+    instead of from its schema file."""
+    inlined = without_schema_files(manifest)
     for row, name in zip(inlined["streams"], stream_names(manifest)):
         if "schema_loader" in row:
             raise ValueError(f"stream {name} already sets a schema_loader")

@@ -6,7 +6,7 @@ __all__ = ["SourceSentry"]
 
 def __getattr__(name: str) -> Any:
     # Imported on first use, so that the `source-sentry` command can answer `spec` without
-    # the CDK and prepare the CDK's import before it happens (see run.py).
+    # the CDK and pause the GC before the CDK is imported (see run.py).
     if name == "SourceSentry":
         from source_sentry.source import SourceSentry
 

@@ -4,18 +4,41 @@ Why Python: the manifest's spec patterns catch the same mistakes, but the CDK re
 JSON-schema messages ("'  ' does not match '^[A-Za-z0-9]...'") that do not name the field, and the
 config transformations run before that check (a malformed start date crashes them). Here each
 problem gets one sentence a user can act on.
+
+Why a config transformation, not the spec's `config_normalization_rules.validations`: those run
+only when the streams are built, after the CDK's entrypoint has checked the config against the
+spec's JSON schema (so `check`, `discover` and `read` answer "Config validation error: 'my org'
+does not match '^[A-Za-z0-9]...'" and our validator never runs), and after the transformations
+(a start date of "yesterday" crashes the source's construction first). A problem the JSON schema
+lets through reaches the user from a validator at `discover` and `read`, but at `check` only
+inside "Encountered an error while discovering streams. Error: ..." with a traceback logged.
+The manifest's first transformation runs when the source is built, before all of that.
 """
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, List, Mapping, Optional
+from typing import Any, List, Mapping, MutableMapping, Optional
 from urllib.parse import urlsplit
 
 import requests
+from airbyte_cdk.models import FailureType
+from airbyte_cdk.sources.declarative.transformations.config_transformations.config_transformation import ConfigTransformation
+from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 HOST = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$")
+
+
+@dataclass
+class ExplainConfigProblems(ConfigTransformation):
+    """The manifest's first config transformation: changes nothing, stops at the first problem."""
+
+    def transform(self, config: MutableMapping[str, Any]) -> None:
+        problem = config_problem(config)
+        if problem:
+            raise AirbyteTracedException(message=problem, internal_message=problem, failure_type=FailureType.config_error)
 
 
 def config_problem(config: Mapping[str, Any]) -> Optional[str]:
@@ -62,6 +85,8 @@ def _projects_problem(projects: Any) -> Optional[str]:
 
 
 def _hostname_problem(hostname: Any) -> Optional[str]:
+    """The forms the spec's pattern accepts, and only those: each one is reduced to the right host
+    by Airbyte's platform for metadata.yaml's allowedHosts `${hostname}` (see the spec's comment)."""
     if hostname is None:
         return None
     example = "a host such as sentry.io or de.sentry.io, or a base URL such as http://sentry.internal:9000"
@@ -73,8 +98,12 @@ def _hostname_problem(hostname: Any) -> Optional[str]:
         port_ok = parts.port is None or 0 < parts.port < 65536
     except ValueError:
         port_ok = False
-    if parts.scheme not in ("http", "https") or not HOST.match(parts.hostname or "") or not port_ok or parts.query or parts.fragment or " " in value:
+    if parts.scheme not in ("http", "https") or not HOST.match(parts.hostname or "") or not port_ok or parts.query or parts.fragment or "@" in parts.netloc or " " in value:
         return f"hostname '{hostname}' is not {example}."
+    if value != hostname:
+        return f"hostname '{hostname}' has spaces around it: remove them."
+    if parts.port is not None and "://" not in value:
+        return f"hostname '{hostname}' has a port but no scheme: write it as a URL, https://{value} or http://{value}."
     return None
 
 

@@ -1,35 +1,27 @@
-"""The connector is source_sentry/manifest.yaml; this shim loads it and adds what the declarative
-language cannot express, each piece with its reason: config checks with actionable messages,
-saved-state checks and per-project state keys, schema files inlined, pacing from all of Sentry's
-rate-limit headers, and a check that reaches every configured project."""
+"""The connector is source_sentry/manifest.yaml, with its custom components (config checks, saved
+state, de-duplication, one JSON parse per page). This class adds what no manifest component can
+reach, each piece with its reason: pacing from all of Sentry's rate-limit headers, a check that
+first sees whether the host answers and then reaches every configured project, and the state
+file's shape checked before the CDK parses it."""
 from __future__ import annotations
 
 import ast
-import copy
-import json
 import logging
+import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional
 
-from airbyte_cdk.connector import BaseConnector
-from airbyte_cdk.models import (
-    AirbyteConnectionStatus,
-    AirbyteStateMessage,
-    ConfiguredAirbyteCatalog,
-    FailureType,
-    Status,
-)
-from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
+from airbyte_cdk.models import AirbyteConnectionStatus, AirbyteStateMessage, ConfiguredAirbyteCatalog, Status
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.sources.source import TState
+from airbyte_cdk.sources.streams.call_rate import APIBudget
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
-from source_sentry.config_checks import config_problem, unreachable_host
+from source_sentry.config_checks import unreachable_host
 from source_sentry.rate_limits import SentryRateLimits
-from source_sentry.state import align_with_projects, sanitize_state
+from source_sentry.state import read_state_file
 
-
-PACKAGE_DIR = Path(__file__).resolve().parent
+MANIFEST = Path(__file__).resolve().parent / "manifest.yaml"
 
 
 class SourceSentry(YamlDeclarativeSource):
@@ -40,49 +32,51 @@ class SourceSentry(YamlDeclarativeSource):
         state: Optional[TState] = None,
         **kwargs: Any,
     ) -> None:
-        problem = config_problem(config) if config else None
-        if problem:
-            raise AirbyteTracedException(message=problem, internal_message=problem, failure_type=FailureType.config_error)
-        if state and config:
-            state = align_with_projects(state, _project_slugs(config))
-        super().__init__(path_to_yaml=str(PACKAGE_DIR / "manifest.yaml"), catalog=catalog, config=config, state=state, **kwargs)
-
-    def _read_and_parse_yaml_file(self, path_to_yaml_file: str) -> Dict[str, Any]:
-        """Why Python: the CDK's default schema loader finds schemas/<stream>.json through the first
-        loaded module whose name contains "source_", and silently yields {} when that is not ours:
-        where boto3 is installed (PyAirbyte brings it), multiprocessing.resource_tracker is loaded
-        first. Each stream row gets its schema file inline instead, as in builder/manifest.yaml."""
-        manifest = super()._read_and_parse_yaml_file(path_to_yaml_file)
-        resolved = ManifestReferenceResolver().preprocess_manifest(copy.deepcopy(manifest))
-        for row, resolved_row in zip(manifest["streams"], resolved["streams"]):
-            name = resolved_row.get("name") or resolved_row["$parameters"]["name"]
-            schema = json.loads((PACKAGE_DIR / "schemas" / f"{name}.json").read_text())
-            row["schema_loader"] = {"type": "InlineSchemaLoader", "schema": schema}
-        return manifest
+        super().__init__(path_to_yaml=str(MANIFEST), catalog=catalog, config=config, state=state, **kwargs)
 
     def _prepare_for_stream_build(self) -> None:
-        """The manifest's API budget names the endpoints; Sentry's own headers pace them (see rate_limits.py)."""
+        """Sentry's own headers pace the endpoints the manifest's API budget names (rate_limits.py).
+
+        Private CDK names, because nothing public can set the streams' API budget: the manifest's
+        `api_budget` accepts only an HTTPAPIBudget, with no custom type, and the component factory
+        that hands it to every requester is built inside the source's constructor. The CDK calls
+        this hook each time it builds streams, after it has built the manifest's budget. A CDK
+        without `_constructor._api_budget` fails here on every command; one that stops calling the
+        hook fails unit_tests/test_faults.py's pacing tests (429s appear), so pacing never switches
+        off silently."""
         super()._prepare_for_stream_build()
-        budget = getattr(self._constructor, "_api_budget", None)
-        if budget is not None and not isinstance(budget, SentryRateLimits):
-            self._constructor._api_budget = SentryRateLimits(endpoints_from=budget)
+        factory = self._constructor
+        budget = factory._api_budget
+        if isinstance(budget, SentryRateLimits):
+            return
+        if not isinstance(budget, APIBudget):
+            raise RuntimeError(f"The CDK built no API budget from the manifest ({budget!r}): Sentry's rate limits cannot be paced.")
+        factory._api_budget = SentryRateLimits(endpoints_from=budget)
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
-        problem = unreachable_host(self._config.get("api_base", ""))
+        """Why Python: a read retries a lost connection over some 8.5 minutes, and `check` shares those
+        retries; the manifest's `check.config_overrides` could shorten the back-off but not the wait
+        for a host that never answers, nor say in one sentence what is wrong. So one plain request
+        first tells whether the host answers at all (config_checks.unreachable_host)."""
+        with tempfile.TemporaryDirectory() as temp_dir:
+            # The config as the manifest normalized it (api_base, project_slugs), which the source
+            # keeps: `configure` returns it (the entrypoint passes that, a direct caller may not).
+            config = self.configure(config, temp_dir)
+        problem = unreachable_host(config.get("api_base", ""))
         if problem:
             return AirbyteConnectionStatus(status=Status.FAILED, message=problem)
         status = super().check(logger, config)
         if status.status == Status.FAILED:
             return AirbyteConnectionStatus(status=Status.FAILED, message=_unquote(status.message))
-        problem = self._unreachable_project()
+        problem = self._unreachable_project(config)
         return AirbyteConnectionStatus(status=Status.FAILED, message=problem) if problem else status
 
-    def _unreachable_project(self) -> Optional[str]:
+    def _unreachable_project(self, config: Mapping[str, Any]) -> Optional[str]:
         """Why Python: CheckStream reads one partition, so only the first configured project. Listing
         project_detail's partitions fetches every configured project, and an unknown slug is a 404."""
-        if not self._config.get("project_slugs"):
+        if not config.get("project_slugs"):
             return None
-        project_detail = next(stream for stream in self.streams(self._config) if stream.name == "project_detail")
+        project_detail = next(stream for stream in self.streams(config) if stream.name == "project_detail")
         try:
             for _ in project_detail.generate_partitions():
                 pass
@@ -92,16 +86,12 @@ class SourceSentry(YamlDeclarativeSource):
 
     @classmethod
     def read_state(cls, state_path: str) -> List[AirbyteStateMessage]:
-        # The launcher reads the state once to build the source and the CDK once more to read:
-        # check it once per file so each warning is logged once.
-        if state_path not in _checked_states:
-            _checked_states[state_path] = sanitize_state(BaseConnector._read_json_file(state_path)) if state_path else []
-        return _checked_states[state_path]
-
-
-def _project_slugs(config: Mapping[str, Any]) -> List[str]:
-    """The configured project slugs, as the manifest's config normalization derives them."""
-    return ([config["project"]] if config.get("project") else []) + list(config.get("projects") or [])
+        """The state file's shape, checked before the CDK parses it (state.py). The command reads
+        the state once to build the source and the CDK once more to read: once per file, so each
+        warning is logged once."""
+        if state_path not in _read_states:
+            _read_states[state_path] = read_state_file(state_path) if state_path else []
+        return _read_states[state_path]
 
 
 def _unquote(message: Optional[str]) -> Optional[str]:
@@ -112,4 +102,4 @@ def _unquote(message: Optional[str]) -> Optional[str]:
         return message
 
 
-_checked_states: Dict[str, List[AirbyteStateMessage]] = {}
+_read_states: Dict[str, List[AirbyteStateMessage]] = {}

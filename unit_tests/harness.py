@@ -12,7 +12,7 @@ from airbyte_cdk.test.entrypoint_wrapper import read as entrypoint_read
 from airbyte_cdk.test.entrypoint_wrapper import discover as entrypoint_discover
 from airbyte_cdk.test.state_builder import StateBuilder
 
-from sentry_emulator.dataset import Dataset, format_datetime, parse_datetime
+from sentry_emulator.dataset import Dataset, format_datetime, is_private_key, parse_datetime
 from sentry_emulator.dataset.releases import listed_deploys
 from sentry_emulator.server.endpoints.issue_stats import timeline_of
 from sentry_emulator.server import SentryEmulator
@@ -88,7 +88,7 @@ def ids_of(records: Iterable[Mapping[str, Any]], key: str = "id") -> List[Any]:
 def public(record: Mapping[str, Any]) -> Dict[str, Any]:
     """A record as the connector emits it: without the emulator's private keys (top-level nulls
     included: source_sentry/components.py KeepTopLevelNulls)."""
-    return {key: value for key, value in record.items() if not key.startswith("_")}
+    return {key: value for key, value in record.items() if not is_private_key(key)}
 
 
 def ground_truth(dataset: Dataset, stream: str, projects: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
@@ -188,7 +188,7 @@ def run_cli(args: List[str]) -> tuple:
 
     from airbyte_cdk.test.entrypoint_wrapper import _run_command
 
-    from source_sentry.launch import start
+    from source_sentry.run import start
 
     class Collect(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:

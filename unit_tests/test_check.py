@@ -1,9 +1,12 @@
 """`check` names the cause of every failure: token, scope, organization, project."""
 import json
+import logging
 
 import pytest
+from airbyte_cdk.models import Status
 
 from harness import TOKEN, config_for, run_cli, write_json
+from source_sentry import SourceSentry
 
 
 def check(tmp_path, config):
@@ -95,3 +98,15 @@ def test_given_a_host_that_refuses_connections_when_checking_then_it_says_so_at_
     assert status == {"status": "FAILED", "message": (
         f"Could not connect to http://127.0.0.1:{port}: Connection refused. "
         "Check the hostname and that this machine can reach it.")}
+
+
+def test_given_the_config_as_written_when_check_is_called_directly_then_host_and_every_project_are_still_checked(emulator):
+    """The entrypoint hands `check` the normalized config; a direct caller may hand it the config
+    as written (no api_base, no project_slugs): the source normalizes it the same way."""
+    config = config_for(emulator, projects=["web", "nope"])
+
+    status = SourceSentry(config=config).check(logging.getLogger("airbyte"), config)
+
+    assert status.status == Status.FAILED
+    assert f"Project 'nope' was not found in organization 'acme' on {emulator.url} (404)." in status.message
+    assert [(r.method, r.path) for r in emulator.requests][0] == ("HEAD", "/api/0/")

@@ -9,15 +9,16 @@ Builder's server does, against the emulator:
   Builder user imports) returns pages of records that are exactly the API's records, with no error
   log and no deprecation warning (the manifest uses `url`, never `url_base`/`path`; a control
   manifest using them shows the warnings are seen). `source_sentry/manifest.yaml` itself cannot
-  be test-read there: it names a custom component, which the Builder refuses to run;
+  be loaded there: it names custom components, which the Builder refuses to run;
 - `source_sentry/manifest.yaml` and the generated single-file `builder/manifest.yaml` validate
   against the CDK's `declarative_component_schema.yaml`;
 - `builder/manifest.yaml` is what `scripts/build_builder_manifest.py` writes today: the packaged
   manifest without its custom component, with the schema files inline; a full read through it
   yields the same records as the packaged connector, stream by stream.
 
-What a Builder user (or anyone running the manifest alone, e.g. on the source-declarative-manifest
-image) does NOT get, because it lives in the Python shim `source_sentry/source.py`:
+What a Builder user does NOT get, because it lives in Python: the manifest's custom components
+(dropped from the Builder edition) and `source_sentry/source.py` (which also the
+source-declarative-manifest image, running the manifest with its components, does not run):
 
 - Config checks with one actionable sentence per mistake (`config_checks.py`): the spec's patterns
   still reject a blank token, a slug with spaces or a malformed host name, but as bare JSON-schema
@@ -27,13 +28,16 @@ image) does NOT get, because it lives in the Python shim `source_sentry/source.p
 - Saved-state sanitizing (`state.py`): a null, malformed or future cursor in a saved state ends
   the sync with the CDK's generic error instead of re-syncing only that stream from the start
   date with a warning; the legacy one-object state format is not migrated.
-- In-sync de-duplication (`components.py`, the manifest's one custom component): when records
+- In-sync de-duplication (`components.py`): when records
   arrive while an offset-paged list is read, a record can come back on the next page; the
   Builder edition keeps only the record filters' conditions, so such a repeat reaches the
   destination (one that de-duplicates on the primary key drops it).
 - `check` of every configured project: the manifest's CheckStream reads one partition, so an
   unknown second project slug passes `check` and fails the sync (with the clear 404 message the
-  manifest's error handler gives); the shim also unquotes the CDK's repr()-quoted check message.
+  manifest's error handler gives); `source.py` also unquotes the CDK's repr()-quoted check message
+  and first sees whether the host answers at all.
+- Pacing from all of Sentry's rate-limit headers (`rate_limits.py`, installed by `source.py`): the
+  manifest's API budget reads -Remaining and -Reset only.
 Everything else (streams, URLs, pagination, rate-limit waits, incremental cursors and windows,
 401/403/404 messages, config normalization of host and projects) is in the manifest.
 """
@@ -56,6 +60,7 @@ from airbyte_cdk.sources.declarative.concurrent_declarative_source import (
     ConcurrentDeclarativeSource,
     get_declarative_component_schema,
 )
+from airbyte_cdk.sources.declarative.parsers.custom_code_compiler import AirbyteCustomCodeNotPermittedError
 from airbyte_cdk.sources.declarative.parsers.manifest_component_transformer import ManifestComponentTransformer
 from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
 from airbyte_cdk.test.entrypoint_wrapper import discover as entrypoint_discover
@@ -131,7 +136,9 @@ def validation_errors(manifest: Dict[str, Any]) -> List[str]:
 # ------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("manifest", MANIFESTS.values(), ids=MANIFESTS.keys())
-def test_given_the_manifest_when_the_builder_resolves_it_then_every_stream_resolves_without_url_base_or_path(tmp_path, shared_emulator, manifest):
+def test_given_the_manifest_when_the_builder_resolves_it_then_every_stream_resolves_without_url_base_or_path(tmp_path, shared_emulator, manifest, monkeypatch):
+    if manifest == PACKAGED_MANIFEST:  # it names custom components: a Builder that allows custom code
+        monkeypatch.setenv("AIRBYTE_ENABLE_UNSAFE_CODE", "true")
     message = builder_request(tmp_path, manifest, "resolve_manifest", config_for(shared_emulator))
 
     assert message["type"] == "RECORD", message
@@ -202,17 +209,22 @@ def test_given_the_releases_stream_when_test_read_then_the_builder_shows_more_th
     assert "cursor=" in listing["pages"][1]["request"]["url"]
 
 
-def test_given_the_packaged_manifest_when_test_read_then_the_builder_refuses_its_custom_component(tmp_path, shared_emulator):
-    message = builder_request(tmp_path, PACKAGED_MANIFEST, "test_read", config_for(shared_emulator), "projects")
+@pytest.mark.parametrize("command, stream", [("resolve_manifest", None), ("test_read", "projects")])
+def test_given_the_packaged_manifest_when_the_builder_loads_it_then_it_refuses_its_custom_components(tmp_path, shared_emulator, command, stream):
+    """The spec's first config transformation is custom (config_checks.py): the Builder refuses the
+    manifest as it builds the source, for every request (its server reports the exception as
+    "Error handling request: ...")."""
+    config = config_for(shared_emulator, auth_token="sntrys_secret_value")
+    with pytest.raises(AirbyteCustomCodeNotPermittedError) as refused:
+        builder_request(tmp_path, PACKAGED_MANIFEST, command, config, stream)
 
-    assert message["type"] == "TRACE"
-    assert message["trace"]["error"]["message"].endswith(
+    assert str(refused.value) == (
         "Custom connector code is not permitted in this environment. If you need to run custom code, "
         "please ask your administrator to set the `AIRBYTE_ENABLE_UNSAFE_CODE` environment variable to 'true' "
         "in your Airbyte environment. If you see this message in Airbyte Cloud, your workspace does not allow "
         "executing custom connector code."
     )
-    assert "auth_token': '****'" in message["trace"]["error"]["message"]  # the handler masks the token
+    assert "sntrys_secret_value" not in str(refused.value)
 
 
 def test_given_a_manifest_with_url_base_and_path_when_test_read_then_the_builder_warns_of_each(tmp_path, shared_emulator):
@@ -270,7 +282,7 @@ def test_given_the_builder_manifest_then_it_is_the_packaged_manifest_without_cus
     loaders = [row.pop("schema_loader") for row in builder["streams"]]
 
     assert "class_name" not in json.dumps(builder)
-    assert builder == generator.without_custom_code(packaged)
+    assert builder == generator.without_custom_code(generator.without_schema_files(packaged))
     assert [loader["type"] for loader in loaders] == ["InlineSchemaLoader"] * len(STREAMS)
     assert [loader["schema"] for loader in loaders] == [json.loads((SCHEMAS / f"{name}.json").read_text()) for name in STREAMS]
     assert sorted(STREAMS) == sorted(path.stem for path in SCHEMAS.glob("*.json"))

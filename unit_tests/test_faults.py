@@ -10,6 +10,7 @@ from conftest import NOW
 from harness import TOKEN, config_for, final_state, ground_truth, read, records_of, state_for
 from sentry_emulator.dataset import build_dataset, new_event
 from sentry_emulator.server import RateLimitRule
+from source_sentry.rate_limits import SentryRateLimits
 
 # 2 projects x ~300 events in the last 25 days: 3+ pages per project in one window.
 SIZES = dict(organization="acme", projects=2, events_per_project=900, issues_per_project=40, releases=20)
@@ -68,6 +69,25 @@ def test_given_sentry_rate_limits_without_retry_after_when_reading_then_it_waits
     assert statuses[200] == sum(-(-count // 100) for count in per_project.values())  # each page once
     assert statuses[429] == 0  # paced from the headers, the first answer awaited
     assert output.errors == []
+
+
+def test_given_a_read_then_every_request_it_sends_is_paced_by_sentrys_headers(emulator, monkeypatch):
+    """SourceSentry swaps the manifest's budget for SentryRateLimits through private CDK names
+    (`_prepare_for_stream_build`, `_constructor._api_budget`): if a CDK release renames either,
+    this fails instead of pacing switching off."""
+    paced = []
+    acquire_call = SentryRateLimits.acquire_call
+
+    def counting_acquire_call(self, request, *args, **kwargs):
+        paced.append(request.url)
+        return acquire_call(self, request, *args, **kwargs)
+
+    monkeypatch.setattr(SentryRateLimits, "acquire_call", counting_acquire_call)
+    output = read(config_for(emulator, projects=["web", "api"]), ["projects", "events", "releases"])
+
+    assert output.errors == []
+    assert len(emulator.requests) > 3
+    assert sorted(url.split("?")[0] for url in paced) == sorted(emulator.url + r.path for r in emulator.requests)
 
 
 def test_given_one_concurrent_request_allowed_when_reading_projects_side_by_side_then_they_take_turns(faulty):

@@ -212,7 +212,7 @@ def test_given_the_installed_wheel_when_discovering_then_every_stream_has_its_sc
 
 # The CDK's default schema loader takes the package of the FIRST loaded module whose name contains
 # 'source_'; where boto3 is installed (PyAirbyte brings it) that is multiprocessing.resource_tracker.
-# The shim inlines the schema files, so the loader is never asked.
+# The manifest's schema loader names the package in its path, so no loaded module can shadow it.
 def test_given_a_module_named_like_a_source_is_loaded_first_when_discovering_then_schemas_are_still_found(tmp_path, shared_emulator):
     config_path = tmp_path / "config.json"
     config_path.write_text(json.dumps(config_for(shared_emulator)))

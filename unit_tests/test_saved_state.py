@@ -4,7 +4,7 @@ from collections import Counter
 import pytest
 from airbyte_cdk.models import ConfiguredAirbyteCatalogSerializer, SyncMode
 
-from harness import catalog_for, config_for, ground_truth, run_cli, write_json
+from harness import catalog_for, config_for, ground_truth, read, records_of, run_cli, state_for, write_json
 
 FLAT_STATE = {"dateCreated": "2026-01-01T00:00:00Z"}
 
@@ -118,3 +118,14 @@ def test_given_a_per_status_releases_state_without_archived_when_reading_then_ev
     emitted = Counter(m["record"]["data"]["id"] for m in messages if m["type"] == "RECORD")
     assert emitted == Counter(r["id"] for r in ground_truth(shared_dataset, "releases"))
     assert warnings(messages) == ["Ignoring the saved state of stream 'releases' (it has no cursor for open and archived releases both): it syncs again from the start date."]
+
+
+def test_given_an_unusable_state_handed_to_the_source_in_process_when_reading_then_it_is_checked_too(shared_emulator, shared_dataset):
+    """The checks are the streams' state migrations, so a state that never was a file (PyAirbyte,
+    an embedding application) is checked as well."""
+    output = read(config_for(shared_emulator), ["events"], SyncMode.incremental, state=state_for({"events": {"dateCreated": "not-a-date"}}))
+
+    assert output.errors == []
+    assert Counter(r["id"] for r in records_of(output, "events")) == Counter(e["id"] for e in ground_truth(shared_dataset, "events"))
+    assert "Ignoring the saved state of stream 'events' (dateCreated='not-a-date' is not a date-time): it syncs again from the start date." in [
+        m.log.message for m in output.logs]

@@ -1,7 +1,8 @@
 """The dataset container: every record of the emulated organization, by resource.
 
 Records are shaped exactly like the real API's JSON responses. Keys starting with "_" are private
-to the emulator (used for server-side filtering) and are stripped before a record is served.
+to the emulator (used for server-side filtering) and are stripped before a record is served, except
+the ones Sentry itself sends under such a name (SENTRY_UNDERSCORE_KEYS).
 """
 from __future__ import annotations
 
@@ -10,6 +11,15 @@ from datetime import timedelta
 from typing import Any, Dict, List, Tuple
 
 Record = Dict[str, Any]
+
+# Keys starting with "_" that Sentry itself sends: a full event's `_meta` (the data-scrubbing and
+# trimming annotations, EventSerializer.serialize in src/sentry/api/serializers/models/event.py).
+SENTRY_UNDERSCORE_KEYS = frozenset({"_meta"})
+
+
+def is_private_key(key: Any) -> bool:
+    """Whether a record key is the emulator's own (never served)."""
+    return isinstance(key, str) and key.startswith("_") and key not in SENTRY_UNDERSCORE_KEYS
 
 
 @dataclass
