@@ -47,9 +47,11 @@ def rows_of(dataset: Dataset, name: str) -> List[Record]:
 
 
 def expected_rows(dataset: Dataset, name: str, fields: Sequence[str], where: Callable[[Record], bool] = lambda row: True,
-                  since: datetime = START, until: Optional[datetime] = None, projects: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
+                  since: datetime = START, until: Optional[datetime] = None, projects: Optional[Sequence[str]] = None,
+                  keep_nulls: bool = True) -> List[Dict[str, Any]]:
     """The records an explore row stream emits: the fields asked for, id and timestamp, and what
-    Sentry adds (project.name; for logs timestamp_precise); nulls left out as the CDK leaves them."""
+    Sentry adds (project.name; for logs timestamp_precise). Top-level nulls stay (KeepTopLevelNulls);
+    the Connector Builder, which runs no custom component, drops them (keep_nulls=False)."""
     columns = list(fields) + [field for field in ("id", "timestamp") if field not in fields]
     columns += ["timestamp_precise"] if name == "logs" else [] if {"project.id", "project.name"} & set(fields) else ["project.name"]
     lower = since.timestamp()
@@ -57,7 +59,7 @@ def expected_rows(dataset: Dataset, name: str, fields: Sequence[str], where: Cal
     out = []
     for row in rows_of(dataset, name):
         if lower <= row["_ts"] < upper and (projects is None or row["_project"] in projects) and where(row):
-            out.append({column: row.get(column) for column in columns if row.get(column) is not None})
+            out.append({column: row.get(column) for column in columns if keep_nulls or row.get(column) is not None})
     return out
 
 

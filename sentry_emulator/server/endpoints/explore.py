@@ -68,7 +68,7 @@ def org_events(emulator: SentryEmulator, request: Request, org: Record, **_: Any
         start, end = date_range(request, now, optional=False)
     except InvalidParams as error:
         raise ApiError(400, f"Invalid date range: {error}") from None
-    projects = _projects(request, emulator.dataset.projects)
+    projects = _projects(emulator, request)
     if not projects:
         return Response(200, json_body({"data": [], "meta": {"tips": {"query": "Need at least one valid project to query."}}}))
     if len(projects) > 1 and "global-views" not in (org.get("features") or []):
@@ -167,28 +167,19 @@ def _columns(dataset: str, fields: Sequence[str]) -> List[Column]:
     return columns
 
 
-def _projects(request: Request, projects: Sequence[Record]) -> List[Record]:
-    raw_ids = [value for value in request.getlist("project") if value != ""]
+def _projects(emulator: SentryEmulator, request: Request) -> List[Record]:
+    """OrganizationEndpoint.get_projects: slugs in ``projectSlug`` (``$all``: every accessible
+    project), else ids in ``project`` (access.py: -1, the member's projects by default)."""
+    access = emulator.access()
     slugs = [value for value in request.getlist("projectSlug") if value]
-    try:
-        ids = {int(value) for value in raw_ids}
-    except ValueError:
-        raise ApiError(400, "Invalid project parameter. Values must be numbers.") from None
-    if slugs:
-        if "$all" in slugs:
-            return list(projects)
-        chosen = [p for p in projects if p["slug"] in slugs]
-        if {p["slug"] for p in chosen} != set(slugs):
-            raise ApiError(403, DETAIL_FORBIDDEN)
-        return chosen
-    if ids:
-        if -1 in ids:
-            return list(projects)
-        chosen = [p for p in projects if int(p["id"]) in ids]
-        if {int(p["id"]) for p in chosen} != ids:
-            raise ApiError(403, DETAIL_FORBIDDEN)
-        return chosen
-    return [p for p in projects if p.get("isMember", True)]  # no project asked: the member's projects
+    if not slugs:
+        return access.selected_projects(request)
+    if "$all" in slugs:
+        return access.projects(include_all_accessible=True)
+    chosen = [p for p in emulator.dataset.projects if p["slug"] in slugs]
+    if {p["slug"] for p in chosen} != set(slugs) or not all(access.has_access(p) for p in chosen):
+        raise ApiError(403, DETAIL_FORBIDDEN)  # _validate_fetched_projects
+    return chosen
 
 
 def _source_rows(emulator: SentryEmulator, dataset: str) -> List[Record]:
