@@ -130,15 +130,22 @@ class _Api:
         return self._get(f"{self._base}/{path}", params).json()
 
     def project_slugs(self) -> List[str]:
-        slugs: List[str] = []
+        """The projects the token's user can read, as `project=-1` selects them (Sentry lists the
+        others too, with hasAccess false: src/sentry/api/serializers/models/project.py)."""
+        readable: List[str] = []
+        unreadable: List[str] = []
         url: Optional[str] = f"{self._base}/organizations/{self._organization}/projects/"
         params: Optional[Mapping[str, Any]] = {"per_page": 100}
         while url:
             response = self._get(url, params)
-            slugs.extend(project["slug"] for project in response.json())
+            for project in response.json():
+                (unreadable if project.get("hasAccess") is False else readable).append(project["slug"])
             following = response.links.get("next") or {}
             url, params = (following.get("url"), None) if following.get("results") == "true" else (None, None)
-        return slugs
+        if unreadable:
+            logger.warning(f"Explore queries over every project skip the {len(unreadable)} the auth token's user cannot read: "
+                           f"{', '.join(unreadable)}.")
+        return readable
 
     def _get(self, url: str, params: Optional[Mapping[str, Any]]) -> requests.Response:
         path = url.split("?", 1)[0]

@@ -19,6 +19,7 @@ from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import M
 from sentry_emulator.dataset import build_dataset
 from sentry_emulator.dataset.explore import dense_spans
 from sentry_emulator.dataset.project_facts import project_facts_of
+from sentry_emulator.server.access import TokenUser
 
 from conftest import DEFAULT_SIZES, NOW
 from explore_harness import (
@@ -170,6 +171,21 @@ def test_given_no_global_views_and_a_project_above_the_cap_then_its_window_is_re
     restarts = {request.query["projectSlug"][0] for request in explore_requests(emulator)
                 if request.query.get("per_page") == ["100"] and request.query["start"][0] != START.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}
     assert restarts == {"web", "api", "worker"}  # each project's window holds more than 400 spans
+
+
+@pytest.mark.parametrize("global_views", [True, False])
+def test_given_projects_the_user_cannot_read_then_both_modes_read_the_same_readable_projects(emulator_factory, global_views):
+    """Without Open Membership the user reads only their team's project (web): project=-1 selects
+    it alone, and the per-project mode lists the projects and skips those with hasAccess false."""
+    emulator = emulator_factory(small_dataset(), user=TokenUser(open_membership=False))
+    emulator.set_feature("global-views", global_views)
+
+    output = read_explore(explore_config(emulator, SPANS), ["explore_spans"])
+
+    assert error_messages(output) == []
+    assert by_id(records_of(output, "explore_spans")) == by_id(expected_rows(emulator.dataset, "spans", SPANS["fields"], projects=["web"]))
+    sent = {tuple(request.query.get("projectSlug") or request.query.get("project")) for request in explore_requests(emulator)}
+    assert sent == ({("-1",)} if global_views else {("web",)})
 
 
 def test_given_one_project_per_query_then_the_organization_is_not_asked_for_its_features(emulator_factory):
