@@ -11,7 +11,8 @@ parses were half of the connector's CPU, the two redundant ones 35% (bench/profi
 - `SuccessForJsonPages` wraps the manifest's declarative error handler: a 200 whose body parses is a
   success without running the filters; anything else goes to the wrapped handler unchanged, whose
   predicate filter retries a body that is not JSON. (It also hands the CDK the handler's back-off
-  strategies behind one that logs each wait: see waits.py.)
+  strategies behind one that logs each wait, see waits.py, and frees the rate-limit slot of a
+  request that ended in an exception, see rate_limits.py.)
 
 The Connector Builder edition (scripts/build_builder_manifest.py) keeps the plain decoder and the
 wrapped handler alone: same behaviour, three parses per page.
@@ -28,6 +29,7 @@ from airbyte_cdk.sources.declarative.decoders.json_decoder import JsonDecoder
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy, ErrorHandler
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import SUCCESS_RESOLUTION, ErrorResolution
 
+from source_sentry.rate_limits import request_ended_without_answer
 from source_sentry.waits import AnnouncedBackoff
 
 _PARSED = "_source_sentry_parsed_body"
@@ -73,6 +75,8 @@ class SuccessForJsonPages(ErrorHandler):
     _announced: Optional[AnnouncedBackoff] = field(default=None, init=False, repr=False)
 
     def interpret_response(self, response_or_exception: Optional[Union[requests.Response, Exception]]) -> ErrorResolution:
+        if isinstance(response_or_exception, Exception):  # no answer: the budget never hears of it
+            request_ended_without_answer()
         if (
             isinstance(response_or_exception, requests.Response)
             and response_or_exception.status_code == 200

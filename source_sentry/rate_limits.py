@@ -9,7 +9,10 @@ manifest's budget, what Sentry last said: requests left in the window, when it e
 may run at once; a request waits for the first of these that allows it.
 
 Each worker thread has at most one request in flight, so a thread that asks again has finished
-its previous request, even one that ended in an exception (the CDK then never reports back).
+its previous request. A request that ends in an exception (a reset, a truncated body) never
+reaches update_from_response (call_rate.py, LimiterMixin.send), so the error handler frees its
+slot (`request_ended_without_answer`, called by parse_once.SuccessForJsonPages): otherwise the
+last failed try of a stream held its endpoint's slot until STALE_AFTER_SECONDS.
 
 Self-hosted Sentry sends none of these headers (src/sentry/middleware/ratelimit.py,
 RatelimitMiddleware.process_view returns first thing `if settings.SENTRY_SELF_HOSTED`): after the
@@ -22,6 +25,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
 
@@ -58,6 +62,7 @@ class SentryRateLimits(AbstractAPIBudget):
         self._board = board
         self._endpoints: Dict[int, _Endpoint] = {}
         self._changed = threading.Condition()
+        _BUDGETS.add(self)
 
     def get_matching_policy(self, request: Any) -> Any:
         return self._policies.get_matching_policy(request)
@@ -143,9 +148,24 @@ class SentryRateLimits(AbstractAPIBudget):
                 endpoint.concurrent_limit = UNLIMITED  # a server that sends no limit (self-hosted)
             self._changed.notify_all()
 
+    def release_thread(self, thread: int) -> None:
+        with self._changed:
+            self._release_thread(thread)
+            self._changed.notify_all()
+
     def _release_thread(self, thread: int) -> None:
         for endpoint in self._endpoints.values():
             endpoint.in_flight.pop(thread, None)
+
+
+_BUDGETS: "weakref.WeakSet[SentryRateLimits]" = weakref.WeakSet()
+
+
+def request_ended_without_answer() -> None:
+    """The calling thread's request ended in an exception: its slot is free (every live budget)."""
+    thread = threading.get_ident()
+    for budget in list(_BUDGETS):
+        budget.release_thread(thread)
 
 
 def _int(value: Optional[str]) -> Optional[int]:

@@ -239,3 +239,28 @@ def test_the_board_thread_logs_the_reminders_and_stops_when_no_wait_is_left(capl
     lines = [r.getMessage() for r in caplog.records]
     assert 3 <= len(lines) <= 9 and all(line.startswith("Still waiting to retry GET x until ") for line in lines)
 
+
+
+def test_given_a_request_that_ends_without_an_answer_then_its_slot_is_free_at_once(caplog):
+    """A reset or truncated answer reaches the error handler, never the budget's update_from_response
+    (call_rate.py, LimiterMixin.send): the slot must not stay taken until it counts as lost (120 s),
+    which held every other request of the endpoint when it was the last try of a failing stream."""
+    from airbyte_cdk.sources.declarative.requesters.error_handlers import DefaultErrorHandler
+
+    from source_sentry.parse_once import SuccessForJsonPages
+
+    board = WaitBoard(report=False)
+    budget = events_budget(board)
+    handler = SuccessForJsonPages(error_handler=DefaultErrorHandler(parameters={}, config={}), parameters={})
+
+    def last_try_is_reset() -> None:
+        budget.acquire_call(answer(200).request)
+        handler.interpret_response(requests.exceptions.ConnectionError("reset", request=answer(200).request))
+
+    failing = threading.Thread(target=last_try_is_reset)
+    failing.start()
+    failing.join()
+    other = threading.Thread(target=budget.acquire_call, args=(answer(200).request,), daemon=True)
+    other.start()
+    other.join(timeout=5)
+    assert not other.is_alive(), "the next request waits for the slot of a request that ended in an exception"
