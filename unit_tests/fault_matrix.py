@@ -38,7 +38,7 @@ class Endpoint:
     name: str
     path: str  # regex (re.search) on the request path, without the query string
     streams: Tuple[str, ...]  # what the case reads (CHECK: the `check` command)
-    config: Mapping[str, Any] = field(default_factory=dict)  # config overrides for the read
+    config: Mapping[str, Any] = field(default_factory=dict)  # config overrides for the read (a callable: its value)
     nth: int = 2  # the nth matching request gets the fault (the 2nd: a later page or partition)
 
 
@@ -57,7 +57,7 @@ ENDPOINTS: List[Endpoint] = [
     Endpoint("members", r"^/api/0/organizations/acme/members/$", ("members",), nth=1),
     Endpoint("project_keys", r"^/api/0/projects/acme/[^/]+/keys/$", ("project_keys",)),
     Endpoint("project_environments", r"^/api/0/projects/acme/[^/]+/environments/$", ("environments",)),
-    Endpoint("stats_v2", r"^/api/0/organizations/acme/stats_v2/$", ("organization_stats",), {"start_date": "stats"}),
+    Endpoint("stats_v2", r"^/api/0/organizations/acme/stats_v2/$", ("organization_stats",), {"start_date": lambda: stats_start()}),
 ]
 
 
@@ -103,13 +103,11 @@ def matrix_dataset() -> Dataset:
 
 
 def case_config(emulator: SentryEmulator, endpoint: Endpoint) -> Dict[str, Any]:
-    overrides = dict(endpoint.config)
-    if overrides.get("start_date") == "stats":
-        overrides["start_date"] = stats_start()
-    return config_for(emulator, **overrides)
+    return config_for(emulator, **{key: value() if callable(value) else value for key, value in endpoint.config.items()})
 
 
 def stats_start() -> str:
+    """organization_stats from STATS_DAYS - 1 days ago: a few requests, not Sentry's 90 days."""
     return (datetime.now(timezone.utc) - timedelta(days=STATS_DAYS - 1)).strftime("%Y-%m-%d")
 
 
