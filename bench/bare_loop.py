@@ -131,7 +131,8 @@ def read(config: Dict[str, Any], state: Dict[str, str]) -> None:
                     track(stream, page)
         elif stream == "releases":
             for status in ("open", "archived"):
-                for page in c.pages(f"organizations/{org}/releases/", {"per_page": 100, "status": status}):
+                # project=-1: every project the user can read, not only their teams' (as the connector)
+                for page in c.pages(f"organizations/{org}/releases/", {"per_page": 100, "status": status, "project": -1}):
                     fresh = [r for r in page if not start or _parse(r["dateCreated"]) > _parse(start)]
                     _emit(stream, fresh)
                     track(stream, fresh)

@@ -7,7 +7,8 @@
 integration_tests/sample_config.json (hand-written: the emulator's token and organization, the
 `python -m sentry_emulator` default address, a fixed start_date) is read with its hostname pointed
 at an emulator started here on a free port. The emulator serves a small dataset built with a FIXED
-`now`, so every record and date is the same on every run. The connector's window end is the real
+`now`, so every record and date is the same on every run (the issue search's 90-day look-back, which
+would hide that dataset today, is turned off). The connector's window end is the real
 clock, which is always later than that `now`, and the start_date is fixed: the same records come
 back whatever the day. The one stream whose window follows the real clock, organization_stats
 (usage of the last 89 days, the connector's floor), is empty against this old dataset: it has no
@@ -58,7 +59,9 @@ def deterministic_dataset() -> Dataset:
 
 
 def start_emulator() -> SentryEmulator:
-    return SentryEmulator(deterministic_dataset()).start()
+    # Sentry's issue search looks back 90 days at most from today: this dataset is older, so the
+    # emulator's look-back is turned off (the connector's windows are fixed by the start_date).
+    return SentryEmulator(deterministic_dataset(), issue_search_max_age=None).start()
 
 
 def emulator_config(path: Path, emulator: SentryEmulator) -> Dict[str, Any]:

@@ -23,6 +23,8 @@ def _parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--releases", type=int, default=None)
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--latency", type=float, default=0.0, help="seconds every request sleeps before answering")
+    parser.add_argument("--sentry-version", default=None,
+                        help="answer like this self-hosted Sentry version where it differs, e.g. 21.5.0 (default: current)")
     return parser.parse_args(argv)
 
 
@@ -56,6 +58,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         port=args.port,
         path_prefix=args.path_prefix,
         default_page_size=args.page_size,
+        sentry_version=args.sentry_version,
     )
     if args.latency > 0:
         emulator.faults.add(".*", "latency", delay=args.latency)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from airbyte_cdk.models import AirbyteMessageSerializer, AirbyteStateMessage, SyncMode
@@ -11,7 +12,9 @@ from airbyte_cdk.test.entrypoint_wrapper import read as entrypoint_read
 from airbyte_cdk.test.entrypoint_wrapper import discover as entrypoint_discover
 from airbyte_cdk.test.state_builder import StateBuilder
 
-from sentry_emulator.dataset import Dataset
+from sentry_emulator.dataset import Dataset, format_datetime, is_private_key, parse_datetime
+from sentry_emulator.dataset.releases import listed_deploys
+from sentry_emulator.server.endpoints.issue_stats import timeline_of
 from sentry_emulator.server import SentryEmulator
 from source_sentry import SourceSentry
 
@@ -83,9 +86,9 @@ def ids_of(records: Iterable[Mapping[str, Any]], key: str = "id") -> List[Any]:
 
 
 def public(record: Mapping[str, Any]) -> Dict[str, Any]:
-    """A record as the connector emits it: without the emulator's private keys, and without
-    top-level nulls (the CDK's message serializer omits them; destinations read them as null)."""
-    return {key: value for key, value in record.items() if not key.startswith("_") and value is not None}
+    """A record as the connector emits it: without the emulator's private keys (top-level nulls
+    included: source_sentry/components.py KeepTopLevelNulls)."""
+    return {key: value for key, value in record.items() if not is_private_key(key)}
 
 
 def ground_truth(dataset: Dataset, stream: str, projects: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
@@ -95,8 +98,10 @@ def ground_truth(dataset: Dataset, stream: str, projects: Optional[Sequence[str]
         rows = [p for p in dataset.projects if p["slug"] in slugs]
     elif stream == "project_detail":
         rows = [dataset.project_details[slug] for slug in slugs]
-    elif stream in ("events", "issues"):
-        rows = [row for slug in slugs for row in getattr(dataset, stream)[slug]]
+    elif stream == "events":
+        rows = [row for slug in slugs for row in dataset.events[slug]]
+    elif stream == "issues":
+        rows = [synced_issue(row) for slug in slugs for row in dataset.issues[slug]]
     elif stream in ("releases", "teams", "members"):
         rows = getattr(dataset, stream)
     elif stream == "project_keys":
@@ -104,12 +109,50 @@ def ground_truth(dataset: Dataset, stream: str, projects: Optional[Sequence[str]
     elif stream == "environments":
         rows = [{**env, "project": slug} for slug in slugs for env in dataset.environments.get(slug, [])]
     elif stream == "release_deploys":
-        rows = [{**deploy, "release_version": version} for version, deploys in dataset.deploys.items() for deploy in deploys]
+        releases = {release["version"]: release for release in dataset.releases}
+        rows = [{**deploy, "release_version": version} for version, deploys in dataset.deploys.items()
+                for deploy in listed_deploys(releases[version], deploys)]
     elif stream == "organization_stats":
         rows = usage_rows(dataset)
     else:
         raise KeyError(stream)
     return [public(row) for row in rows]
+
+
+# The request window an issue record was read in: not part of ground_truth() (it depends on
+# when the sync ran), checked against the requests instead.
+ISSUE_WINDOW_BOUNDS = ("windowStart", "windowEnd")
+
+
+def synced_issue(issue: Mapping[str, Any], window: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+    """An issue as the connector emits it: its totals (Sentry's `lifetime`) at the top, `lastSeen`
+    as of the window, the window's own figures as window*. Without a window, the window holds
+    every event (the default 90-day window over the dataset's 80 days)."""
+    events = timeline_of(issue)
+    bounds = (parse_datetime(window[0]).timestamp(), parse_datetime(window[1]).timestamp()) if window else (float("-inf"), float("inf"))
+    in_window = [(t, user) for t, user in events if bounds[0] <= t < bounds[1]]
+    seen = {
+        "count": str(issue["count"]),
+        "userCount": len({user for _, user in events if user is not None}),
+        "firstSeen": issue["firstSeen"],
+        "lastSeen": second(max(t for t, _ in in_window)) if in_window else None,
+    }
+    record = {
+        **issue,
+        **seen,
+        "lifetime": {**seen, "lastSeen": second(max(t for t, _ in events)), "stats": None},
+        "windowCount": str(len(in_window)),
+        "windowUserCount": len({user for _, user in in_window if user is not None}),
+        "windowFirstSeen": second(min(t for t, _ in in_window)) if in_window else None,
+        "filtered": None,
+    }
+    if window:
+        record.update(windowStart=window[0], windowEnd=window[1])
+    return public(record)
+
+
+def second(epoch_second: int) -> str:
+    return format_datetime(datetime.fromtimestamp(epoch_second, timezone.utc))
 
 
 def usage_rows(dataset: Dataset) -> List[Dict[str, Any]]:

@@ -68,7 +68,7 @@ from airbyte_cdk.test.entrypoint_wrapper import read as entrypoint_read
 
 from sentry_emulator.dataset import parse_datetime
 from conftest import NOW
-from harness import catalog_for, config_for, ground_truth, key_of, public, read, records_of
+from harness import ISSUE_WINDOW_BOUNDS, catalog_for, config_for, ground_truth, key_of, public, read, records_of
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGED_MANIFEST = ROOT / "source_sentry" / "manifest.yaml"
@@ -179,6 +179,8 @@ def test_given_a_stream_when_the_builder_test_reads_it_then_pages_hold_exactly_t
     assert {page["response"]["status"] for page in pages} == {200}
     assert all(page["request"]["url"].startswith(shared_emulator.url + "/api/0/") for page in pages)
     records = [public(record) for page in pages for record in page["records"]]
+    if stream == "issues":  # the window a record was read in is checked below
+        records = [{k: v for k, v in r.items() if k not in ISSUE_WINDOW_BOUNDS} for r in records]
     assert records, "the Builder shows no record"
     truth = {key_of(stream, record): record for record in ground_truth(shared_dataset, stream)}
     keys = [key_of(stream, record) for record in records]
@@ -280,7 +282,7 @@ def test_given_the_builder_manifest_then_it_is_the_packaged_manifest_without_cus
     loaders = [row.pop("schema_loader") for row in builder["streams"]]
 
     assert "class_name" not in json.dumps(builder)
-    assert builder == generator.without_custom_components(generator.without_schema_files(packaged))
+    assert builder == generator.without_custom_code(generator.without_schema_files(packaged))
     assert [loader["type"] for loader in loaders] == ["InlineSchemaLoader"] * len(STREAMS)
     assert [loader["schema"] for loader in loaders] == [json.loads((SCHEMAS / f"{name}.json").read_text()) for name in STREAMS]
     assert sorted(STREAMS) == sorted(path.stem for path in SCHEMAS.glob("*.json"))
@@ -308,6 +310,10 @@ def test_given_the_builder_manifest_when_reading_every_stream_then_records_are_t
     assert builder.errors == [] and packaged.errors == []
     for stream in STREAMS:
         ours = sorted(records_of(builder, stream), key=lambda record: key_of(stream, record))
-        theirs = sorted(records_of(packaged, stream), key=lambda record: key_of(stream, record))
+        # the Builder edition cannot keep top-level nulls (no KeepTopLevelNulls): the CDK drops them
+        theirs = sorted(({k: v for k, v in record.items() if v is not None} for record in records_of(packaged, stream)),
+                        key=lambda record: key_of(stream, record))
+        if stream == "issues":  # two reads, two windows (the default start and the end follow the clock)
+            ours, theirs = ([{k: v for k, v in r.items() if k not in ISSUE_WINDOW_BOUNDS} for r in rows] for rows in (ours, theirs))
         assert ours == theirs, stream
         assert ours, f"{stream} read no record"

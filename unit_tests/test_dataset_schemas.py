@@ -1,7 +1,9 @@
 """The emulator's ground truth against the connector's JSON schemas (no network).
 
 Every record the emulator serves must validate against its stream's schema, carry no field the
-schema does not declare, and every declared field must occur in the data (no invented fields).
+schema does not declare, and every declared field must occur in the data (no invented fields),
+except the fields Sentry sends only on requests the connector does not make or no longer sends at
+all (listed, with Sentry's source, in sentry_field_facts.py).
 """
 from __future__ import annotations
 
@@ -14,11 +16,15 @@ from typing import Any, Dict, Iterable, Iterator, List, Set, Tuple
 import jsonschema
 import pytest
 
+from harness import synced_issue
+from openapi_subset import STREAM_OPERATIONS
+from sentry_field_facts import CONDITIONAL, NOT_SENT_BY_CURRENT_SENTRY, covered
 from sentry_emulator.dataset import (
     EVENT_SUMMARY_FIELDS,
     Dataset,
     build_dataset,
     event_summary,
+    is_private_key,
     new_event,
     new_issue,
     new_release,
@@ -37,6 +43,17 @@ DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 FUTURE_OK = {"statusDetails.ignoreUntil"}
 
 
+def not_served(stream: str) -> Set[str]:
+    """Declared paths the emulator, like Sentry for the connector's requests, does not send."""
+    if stream == "organization_stats":
+        return set()  # flattened rows: no declared path is a path of the stats_v2 body
+    operations = [STREAM_OPERATIONS[stream]] + (["getProjectEvent"] if stream == "events" else [])
+    paths = set(NOT_SENT_BY_CURRENT_SENTRY.get(stream, {}))
+    for operation in operations:
+        paths.update(CONDITIONAL.get(operation, {}))
+    return paths
+
+
 # ----------------------------------------------------------------------------------------------
 # helpers
 # ----------------------------------------------------------------------------------------------
@@ -46,8 +63,8 @@ def load_schema(stream: str) -> Dict[str, Any]:
 
 
 def served(record: Dict[str, Any]) -> Dict[str, Any]:
-    """What the server sends: private "_" keys stripped."""
-    return {k: v for k, v in record.items() if not k.startswith("_")}
+    """What the server sends: the emulator's private "_" keys stripped."""
+    return {k: v for k, v in record.items() if not is_private_key(k)}
 
 
 def stream_records(ds: Dataset, stream: str) -> List[Dict[str, Any]]:
@@ -55,8 +72,9 @@ def stream_records(ds: Dataset, stream: str) -> List[Dict[str, Any]]:
     if stream == "events":
         full = [served(e) for events in ds.events.values() for e in events]
         return full + [event_summary(e) for e in full]
-    if stream == "issues":
-        return [served(i) for issues in ds.issues.values() for i in issues]
+    if stream == "issues":  # as the connector emits them, read in one window ending now
+        window = ("1970-01-01T00:00:00Z", (NOW - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+        return [synced_issue(i, window) for issues in ds.issues.values() for i in issues]
     if stream == "projects":
         return [served(p) for p in ds.projects]
     if stream == "project_detail":
@@ -255,9 +273,31 @@ def test_every_declared_field_occurs_in_the_data(stream: str, records: Dict[str,
     seen: Set[str] = set()
     for record in records[stream]:
         observed_paths(schema, record, "", seen)
-    # "_meta" (events) is real but private by the emulator's convention: "_" keys are never served.
-    never = {p for p in declared_paths(schema) if p not in seen and not p.split(".")[0].startswith("_")}
+    exempt = not_served(stream)
+    never = {p for p in declared_paths(schema) if p not in seen and not covered(exempt, p)}
     assert not never, f"{stream}: declared but never present: {sorted(never)}"
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_fields_current_sentry_no_longer_sends_are_marked_and_absent(stream: str,
+                                                                      records: Dict[str, List[Dict[str, Any]]]) -> None:
+    schema = load_schema(stream)
+    declared = set(declared_paths(schema))
+    seen: Set[str] = set()
+    for record in records[stream]:
+        observed_paths(schema, record, "", seen)
+    for path in NOT_SENT_BY_CURRENT_SENTRY.get(stream, {}):
+        assert path in declared, f"{stream}: {path} is listed as no longer sent but not declared"
+        assert path not in seen, f"{stream}: the emulator still sends {path}"
+        description = dict(all_property_schemas(schema))[path].get("description", "")
+        assert description.startswith("Not sent by current Sentry"), f"{stream}: {path} is not marked: {description!r}"
+
+
+@pytest.mark.parametrize("stream", STREAMS)
+def test_every_field_listed_as_not_served_is_declared(stream: str) -> None:
+    declared = set(declared_paths(load_schema(stream)))
+    stale = sorted(p for p in not_served(stream) if p not in declared)
+    assert not stale, f"{stream}: sentry_field_facts lists fields the schema does not declare: {stale}"
 
 
 @pytest.mark.parametrize("stream", STREAMS)

@@ -46,7 +46,8 @@ def insert_new_records(emulator, dataset, name):
     if name == "issues":
         fresh = emulator.add_issue("web", new_issue(dataset, "web", moment))
         resolved = next(issue for issue in dataset.issues["api"] if issue["status"] == "resolved")
-        emulator.update_issue(resolved["id"], lastSeen=moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), status="unresolved")
+        emulator.add_issue_event(resolved["id"], moment)  # seen again: a new event reopens it
+        emulator.update_issue(resolved["id"], status="unresolved")
         return [fresh["id"], resolved["id"]]
     if name == "releases":
         return [emulator.add_release(new_release(dataset, moment, status))["id"] for status in ("open", "archived")]
@@ -113,18 +114,20 @@ def test_given_a_state_saved_mid_sync_when_resuming_then_the_rest_is_read(emulat
 
 
 def test_cursor_values_are_compared_as_datetimes_not_strings(emulator_factory):
-    """'...:00Z' sorts after '...:00.500000Z' as text; an issue seen half a second after the
-    saved state must still be read, and one seen before it must not."""
-    dataset = build_dataset(now=NOW, organization="acme", projects=1, events_per_project=5, issues_per_project=5, releases=1)
+    """'...:00Z' sorts after '...:00.500000Z' as text; a release created half a second after the
+    saved state must still be read, and one created before it must not. (Releases: Sentry's issue
+    lastSeen, read over a window, has whole seconds.)"""
+    dataset = build_dataset(now=NOW, organization="acme", projects=1, events_per_project=5, issues_per_project=5, releases=4)
     emulator = emulator_factory(dataset)
     saved = (NOW - timedelta(days=1)).replace(microsecond=0)
-    for issue, when in zip(dataset.issues["web"], (saved + timedelta(microseconds=500000), saved - timedelta(microseconds=1))):
-        emulator.update_issue(issue["id"], lastSeen=when.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
-    state = {"lastSeen": saved.strftime("%Y-%m-%dT%H:%M:%SZ")}
-    output = read(config_for(emulator), ["issues"], SyncMode.incremental, state=state_for({"issues": state}))
-    seen = set(ids(records_of(output, "issues")))
-    assert str(dataset.issues["web"][0]["id"]) in seen
-    assert str(dataset.issues["web"][1]["id"]) not in seen
+    after = emulator.add_release(new_release(dataset, saved + timedelta(microseconds=500000)))
+    before = emulator.add_release(new_release(dataset, saved - timedelta(microseconds=1000)))
+    assert after["dateCreated"].endswith(":%02d.500000Z" % saved.second)
+    state = {"dateCreated": saved.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    output = read(config_for(emulator), ["releases"], SyncMode.incremental, state=state_for({"releases": state}))
+    seen = set(ids(records_of(output, "releases")))
+    assert str(after["id"]) in seen
+    assert str(before["id"]) not in seen
 
 
 def test_given_a_project_added_to_the_selection_when_syncing_again_then_its_whole_history_is_read(emulator_factory):

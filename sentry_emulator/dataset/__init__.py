@@ -1,7 +1,8 @@
 """The emulator's ground truth: every record the emulated Sentry organization holds.
 
 Records are shaped exactly like the real API's JSON responses. Keys starting with "_" are private
-to the emulator (used for server-side filtering) and are stripped before a record is served.
+to the emulator (used for server-side filtering) and are stripped before a record is served, except
+`_meta`, which Sentry itself sends with full events (model.SENTRY_UNDERSCORE_KEYS).
 
 Shapes follow Sentry's own serializers (getsentry/sentry, src/sentry/api/serializers/models/):
   projects         ProjectSummarySerializer       (GET /organizations/{org}/projects/)
@@ -45,6 +46,7 @@ from .model import (
     Dataset,
     Record,
     event_summary,
+    is_private_key,
 )
 
 __all__ = [
@@ -62,6 +64,7 @@ __all__ = [
     "new_issue",
     "new_release",
     "event_summary",
+    "is_private_key",
     "format_datetime",
     "parse_datetime",
 ]

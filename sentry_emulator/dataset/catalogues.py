@@ -135,3 +135,12 @@ DS_BIASES = ["boostEnvironments", "boostLatestRelease", "ignoreHealthChecks", "b
              "boostLowVolumeTransactions", "boostReplayId", "recalibrationRule", "minimumSampleRate"]
 SUBSCRIPTION_REASONS = ["commented", "assigned", "bookmarked", "status_change", "deployed_in_release",
                         "mentioned", "team_mentioned"]
+
+# Where GeoIP places an event user's IP address (the `geo` of an event's user interface).
+USER_GEOS: List[Dict[str, str]] = [
+    {"country_code": "DE", "city": "Berlin", "subdivision": "Land Berlin", "region": "Germany"},
+    {"country_code": "US", "city": "San Francisco", "subdivision": "California", "region": "United States"},
+    {"country_code": "GB", "city": "London", "subdivision": "England", "region": "United Kingdom"},
+    {"country_code": "BR", "city": "São Paulo", "subdivision": "São Paulo", "region": "Brazil"},
+    {"country_code": "JP", "city": "Tokyo", "subdivision": "Tokyo", "region": "Japan"},
+]

@@ -77,6 +77,20 @@ class _EventPlan:
     issue_users: List[Set[int]]                    # per issue: its events' users
     issue_first: List[Optional[Tuple[int, int]]]   # per issue: (time, event index) of its first event
 
+    def issue_timelines(self) -> List[List[List]]:
+        """Each issue's timeline for the server (``_events``): [epoch second, user key or None], ascending."""
+        timelines: List[List[List]] = [[] for _ in self.issue_times]
+        for k, g in enumerate(self.issue_of):
+            timelines[g].append([self.times[k], _user_key(self.users[self.user_of[k]])])
+        for events in timelines:
+            events.sort(key=lambda event: event[0])
+        return timelines
+
+
+def _user_key(user: Optional[Record]) -> Optional[str]:
+    """How Snuba's uniq(tags[sentry:user]) tells users apart (by id here)."""
+    return f"id:{user['id']}" if user is not None else None
+
 
 def _plan_events(prng: random.Random, factory: EventFactory, n_ev: int, n_issues: int, now: datetime) -> _EventPlan:
     p = factory.p
@@ -113,6 +127,7 @@ def _build_issues(prng: random.Random, issue_factory: IssueFactory, plan: _Event
     now_ts = int(now.timestamp())
     window_s = int(EVENT_WINDOW.total_seconds())
     issues: List[Record] = []
+    timelines = plan.issue_timelines()
     for g in range(len(plan.issue_times)):
         issue_id += prng.randrange(1, 40_000)
         ts = plan.issue_times[g]
@@ -133,6 +148,8 @@ def _build_issues(prng: random.Random, issue_factory: IssueFactory, plan: _Event
             first = (first - timedelta(seconds=1)).replace(microsecond=prng.randrange(1, 1_000_000))
         issue = issue_factory.build(prng, issue_id, g + 1, first, last, n_events, n_users,
                                     stats_24h(now_ts, ts))
+        if ts:  # an issue without planned events gets its timeline from its fields (server side)
+            issue["_events"] = timelines[g]
         issues.append(issue)
     return issues, issue_id
 

@@ -168,6 +168,7 @@ class IssueFactory:
                                                                             microseconds=rng.randrange(1, 10**6)),
                                                      self.now - timedelta(seconds=1)))
                                  if rng.random() < 0.07 else None),
+            **seer_fields(issue_id, first_seen, last_seen),
             "isUnhandled": spec[-1] in ("onerror", "onunhandledrejection", "panic", "UncaughtExceptionHandler")
             if kind == "error" else False,
             "count": count,
@@ -178,6 +179,21 @@ class IssueFactory:
             "lifetime": {"count": count, "userCount": user_count, "firstSeen": fs, "lastSeen": ls, "stats": None},
             "filtered": None,
         }
+
+
+def seer_fields(issue_id: int, first_seen: datetime, last_seen: datetime) -> Record:
+    """Seer's fields of the base group serializer (in Sentry's published schema and example; null
+    until Seer looked at the issue). Derived from the issue, not drawn, so that adding them left every
+    other value of the dataset unchanged."""
+    scored = issue_id % 4 == 0
+    span = last_seen - first_seen
+    autofix = scored and issue_id % 3 == 0
+    explorer = scored and issue_id % 7 == 0
+    return {
+        "seerFixabilityScore": round((issue_id % 1000) / 1000, 3) if scored else None,
+        "seerAutofixLastTriggered": format_datetime(first_seen + span / 2) if autofix else None,
+        "seerExplorerAutofixLastTriggered": format_datetime(last_seen - span / 4) if explorer else None,
+    }
 
 
 def stats_24h(now_ts: int, event_times: Sequence[int]) -> List[List[int]]:

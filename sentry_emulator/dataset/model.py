@@ -1,7 +1,8 @@
 """The dataset container: every record of the emulated organization, by resource.
 
 Records are shaped exactly like the real API's JSON responses. Keys starting with "_" are private
-to the emulator (used for server-side filtering) and are stripped before a record is served.
+to the emulator (used for server-side filtering) and are stripped before a record is served, except
+the ones Sentry itself sends under such a name (SENTRY_UNDERSCORE_KEYS).
 """
 from __future__ import annotations
 
@@ -11,6 +12,15 @@ from typing import Any, Dict, List, Tuple
 
 Record = Dict[str, Any]
 
+# Keys starting with "_" that Sentry itself sends: a full event's `_meta` (the data-scrubbing and
+# trimming annotations, EventSerializer.serialize in src/sentry/api/serializers/models/event.py).
+SENTRY_UNDERSCORE_KEYS = frozenset({"_meta"})
+
+
+def is_private_key(key: Any) -> bool:
+    """Whether a record key is the emulator's own (never served)."""
+    return isinstance(key, str) and key.startswith("_") and key not in SENTRY_UNDERSCORE_KEYS
+
 
 @dataclass
 class Dataset:
@@ -18,13 +28,15 @@ class Dataset:
     projects: List[Record]                    # GET /organizations/{org}/projects/ items (summary shape)
     project_details: Dict[str, Record]        # project slug -> GET /projects/{org}/{slug}/ body
     events: Dict[str, List[Record]]           # project slug -> full events (full=true shape)
-    issues: Dict[str, List[Record]]           # project slug -> issues (group serializer shape)
+    issues: Dict[str, List[Record]]           # project slug -> issues (group serializer shape);
+                                              # "_events": [[epoch second, user key], ...] (issue_stats.py)
     releases: List[Record]                    # org releases; "_status": "open" | "archived"
     teams: List[Record] = field(default_factory=list)
     members: List[Record] = field(default_factory=list)
     project_keys: Dict[str, List[Record]] = field(default_factory=dict)   # project slug -> keys
     environments: Dict[str, List[Record]] = field(default_factory=dict)   # project slug -> environments
-    deploys: Dict[str, List[Record]] = field(default_factory=dict)        # release version -> deploys
+    deploys: Dict[str, List[Record]] = field(default_factory=dict)        # release version -> deploys, in
+                                              # creation order; "_projects": slugs it targets (default: the release's)
     usage: List[Record] = field(default_factory=list)  # raw outcome rows, see build_dataset
 
 
@@ -53,6 +65,12 @@ LONG_WINDOW = timedelta(days=730)      # projects and releases
 USAGE_DAYS = 30
 
 STATUS_UNRESOLVED, STATUS_RESOLVED, STATUS_IGNORED = "unresolved", "resolved", "ignored"
+
+# The teams the token's user belongs to (records' isMember). The organization keeps Sentry's
+# default Open Membership, so the user reads every project, but the projects of the other teams
+# (api and worker, team "backend") are not "theirs": organization endpoints list them only for
+# project=-1 (sentry_emulator/server/access.py).
+MEMBER_TEAMS = ("frontend",)
 
 
 def event_summary(event: Record) -> Record:

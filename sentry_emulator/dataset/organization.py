@@ -13,7 +13,7 @@ from typing import Dict, List, Tuple
 
 from .catalogues import FIRST_NAMES, LAST_NAMES, ORG_FEATURES, TEAM_ACCESS, UNUSED_ON_FRONTEND
 from .helpers import format_datetime, random_hex
-from .model import LONG_WINDOW, Record
+from .model import LONG_WINDOW, MEMBER_TEAMS, Record
 from .project_facts import ProjectInfo, base_project
 
 ACTIVE_MEMBERS, PENDING_MEMBERS = 12, 3
@@ -86,6 +86,8 @@ def build_members(rng: random.Random, organization: str, org_created: datetime,
             first, last = FIRST_NAMES[i % len(FIRST_NAMES)], LAST_NAMES[(i * 5) % len(LAST_NAMES)]
             email = f"{first.lower()}.{last.lower().replace('ü', 'ue')}@{organization}.io"
             user = user_record(rng, rng.randrange(1_000_000, 9_999_999), first, last, email, joined, now)
+            if i == 0:
+                user["identities"] = [sso_identity(user, organization)]
             member_users.append(user)
             inviter_names.append(user["name"])
             members.append({
@@ -124,7 +126,7 @@ def build_teams(rng: random.Random, team_refs: Dict[str, Record], infos: List[Pr
         tprojects = [base_project(p, [f for f in project_records[p.index]["features"]
                                       if f not in UNUSED_ON_FRONTEND])
                      for p in infos if p.team_slug == slug]
-        is_member = slug != "platform"
+        is_member = slug in MEMBER_TEAMS
         teams.append({
             "id": ref["id"],
             "slug": slug,
@@ -138,11 +140,39 @@ def build_teams(rng: random.Random, team_refs: Dict[str, Record], infos: List[Pr
             "hasAccess": True,
             "isPending": False,
             "memberCount": rng.randrange(2, ACTIVE_MEMBERS + 1),
-            "avatar": {"avatarType": "letter_avatar", "avatarUuid": None},
-            "externalTeams": [],
+            "avatar": {"avatarType": "letter_avatar", "avatarUuid": None, "avatarUrl": None},
+            "externalTeams": [slack_team_mapping(ref)] if is_member else [],
             "projects": tprojects,
         })
     return teams
+
+
+def slack_team_mapping(team: Record) -> Record:
+    """The team's Slack channel mapping (ExternalActorSerializer with key "team", as listed under
+    externalTeams); derived from the team, not drawn, so the rest of the data is as before."""
+    number = int(team["id"]) % 1_000_000
+    return {
+        "id": str(20_000 + number % 9_000),
+        "provider": "slack",
+        "externalName": f"#{team['slug']}-alerts",
+        "integrationId": "182733",
+        "externalId": f"C0{number:07d}",
+        "teamId": team["id"],
+    }
+
+
+def sso_identity(user: Record, organization: str) -> Record:
+    """The requesting user's own SSO identity: UserSerializer sends identities only for the user the
+    token belongs to (src/sentry/users/api/serializers/user.py UserSerializer._get_identities); the
+    emulator's token belongs to the owner, the first member."""
+    return {
+        "id": str(int(user["id"]) % 100_000 + 300_000),
+        "name": user["email"],
+        "organization": {"slug": organization, "name": organization.replace("-", " ").title()},
+        "provider": {"id": "google", "name": "Google"},
+        "dateVerified": user["lastLogin"],
+        "dateSynced": user["lastLogin"],
+    }
 
 
 def user_record(rng: random.Random, uid: int, first: str, last: str, email: str, joined: datetime,
@@ -160,6 +190,7 @@ def user_record(rng: random.Random, uid: int, first: str, last: str, email: str,
         "email": email,
         "avatarUrl": "https://gravatar.com/avatar/%s?s=32&d=mm" % hashlib.md5(email.encode()).hexdigest(),
         "isActive": True,
+        "isSuspended": False,
         "hasPasswordAuth": rng.random() < 0.6,
         "isManaged": False,
         "dateJoined": format_datetime(joined),

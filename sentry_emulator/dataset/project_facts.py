@@ -7,7 +7,7 @@ from typing import List, Tuple
 
 from .catalogues import COLORS, ENVIRONMENTS, EXTRA_PROFILES, PROJECT_PROFILES, TEAM_ACCESS, TRANSACTIONS, WORKER_TASKS
 from .helpers import format_datetime, parse_datetime
-from .model import LONG_WINDOW, Dataset, Record
+from .model import LONG_WINDOW, MEMBER_TEAMS, Dataset, Record
 
 
 class ProjectInfo:
@@ -24,7 +24,7 @@ class ProjectInfo:
         self.first_event = format_datetime(created + timedelta(minutes=rng.randrange(3, 600),
                                                               microseconds=rng.randrange(1, 999999)))
         self.is_bookmarked = index == 0
-        self.is_member = index != 2
+        self.is_member = self.team_slug in MEMBER_TEAMS
         self.color = COLORS[index % len(COLORS)]
         web = self.event_platform == "javascript"
         self.flags = {
@@ -43,6 +43,12 @@ class ProjectInfo:
             "hasInsightsVitals": web,
             "hasInsightsCaches": self.slug == "api",
             "hasInsightsQueues": self.slug == "worker",
+            # Sentry's newer insight and product flags (hasInsightsAgentMonitoring took the place of
+            # hasInsightsLlmMonitoring): set from the project, not drawn, so the rest of the data is as before
+            "hasInsightsAgentMonitoring": self.slug == "api",
+            "hasInsightsMCP": False,
+            "hasLogs": self.slug in ("web", "api"),
+            "hasTraceMetrics": self.slug == "api",
         }
         self.has_user_reports = web
         self.environments: List[Tuple[str, bool]] = ENVIRONMENTS[: 4 if index % 2 == 0 else 2]
@@ -102,6 +108,14 @@ def project_profile(index: int) -> Tuple[str, str, str, str, List[str], str, str
     return slug, f"Service {index + 1}", platform, ev_platform, platforms, team, sdk, sdk_version
 
 
+def newer_project_flags(p: "ProjectInfo") -> Record:
+    """The flags ProjectSerializer and ProjectSummarySerializer send after hasInsightsQueues in current
+    Sentry (its published listOrganizationProjects and getProject schemas); current Sentry no longer
+    sends hasInsightsLlmMonitoring (renamed hasInsightsAgentMonitoring)."""
+    return {name: p.flags[name] for name in ("hasInsightsAgentMonitoring", "hasInsightsMCP", "hasLogs",
+                                             "hasTraceMetrics")}
+
+
 def base_project(p: "ProjectInfo", features: List[str]) -> Record:
     """ProjectSerializer (base) output, also the shape of a team's "projects" items."""
     return {
@@ -133,9 +147,10 @@ def base_project(p: "ProjectInfo", features: List[str]) -> Record:
         "hasInsightsVitals": p.flags["hasInsightsVitals"],
         "hasInsightsCaches": p.flags["hasInsightsCaches"],
         "hasInsightsQueues": p.flags["hasInsightsQueues"],
-        "hasInsightsLlmMonitoring": False,
+        **newer_project_flags(p),
         "isInternal": False,
         "isPublic": False,
+        # projects have no avatar uploads: Sentry sends avatarType and avatarUuid only
         "avatar": {"avatarType": "letter_avatar", "avatarUuid": None},
         "color": p.color,
         "status": "active",

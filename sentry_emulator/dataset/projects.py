@@ -15,7 +15,7 @@ from .catalogues import DS_BIASES, GROUPING_CONFIG, LEGACY_GROUPING_CONFIG, PROJ
 from .helpers import format_datetime, parse_datetime, random_hex
 from .model import Record
 from .organization import Organization
-from .project_facts import ProjectInfo, base_project
+from .project_facts import ProjectInfo, base_project, newer_project_flags
 from .releases import Deploys, ReleaseTimeline
 
 
@@ -105,7 +105,7 @@ def _summary(p: ProjectInfo, base: Record, team: Record, features: List[str], la
         "hasInsightsVitals": base["hasInsightsVitals"],
         "hasInsightsCaches": base["hasInsightsCaches"],
         "hasInsightsQueues": base["hasInsightsQueues"],
-        "hasInsightsLlmMonitoring": base["hasInsightsLlmMonitoring"],
+        **newer_project_flags(p),
         "platform": p.platform,
         "platforms": list(p.platforms),
         "latestRelease": latest_release,
@@ -182,6 +182,15 @@ def _detail(rng: random.Random, p: ProjectInfo, base: Record, team: Record, late
         "eventProcessing": {"symbolicationDegraded": False},
         "symbolSources": "[]",
         "isDynamicallySampled": p.event_platform == "javascript",
+        # settings in Sentry's published getProject schema (values as its example shows them; set
+        # from the project, not drawn, so the rest of the data is as before)
+        "enableAutoReleaseCreation": p.slug != "worker",
+        "derivedGroupingEnhancements": "",
+        "autofixAutomationTuning": ("medium", "off", "low")[p.index % 3],
+        "seerScannerAutomation": p.index % 3 != 1,
+        "seerNightshiftTweaks": None,
+        "scmSourceContextEnabled": p.index % 3 == 1,
+        "debugFilesRole": "admin" if p.index % 3 == 1 else None,
     })
     return detail
 
@@ -222,6 +231,7 @@ def _client_keys(rng: random.Random, p: ProjectInfo, dsn_host: str) -> List[Reco
                                                                  microseconds=rng.randrange(1, 999999))),
             "dynamicSdkLoaderOptions": {"hasReplay": p.event_platform == "javascript", "hasPerformance": True,
                                         "hasDebug": False, "hasFeedback": False, "hasLogsAndMetrics": False},
+            "useCase": "user",  # keys users create; Sentry's internal keys have other use cases
         })
     return keys
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 from .catalogues import COMMIT_MESSAGES, FIRST_NAMES, LAST_NAMES
 from .helpers import fmt_ts, format_datetime, random_hex
@@ -136,7 +136,8 @@ def build_release_records(rng: random.Random, timeline: ReleaseTimeline, deploys
                                         "640211" if repo == "web" else "640212",
                                         org_created + timedelta(days=3), author, [commit_release])
         dep = deploys.by_version.get(version, [])
-        last_deploy = max(dep, key=lambda d: d["dateFinished"]) if dep else None
+        # Release.last_deploy_id: the deploy created last (here also the one finished last)
+        last_deploy = dep[-1] if dep else None
         span_ = release_event_span.get(version)
         rel_projects = []
         new_groups_total = 0
@@ -290,3 +291,27 @@ def deploy_record(deploy_id: int, environment: str, started: Optional[datetime],
         "name": name,
         "url": url,
     }
+
+
+def listed_deploys(release: Record, deploys: List[Record], project_slugs: Optional[Set[str]] = None) -> List[Record]:
+    """The deploys GET /organizations/{org}/releases/{version}/deploys/ lists for a release.
+
+    Creating a deploy sets ``last_deploy_id`` on every (project, environment) row it targets (the
+    release's projects, or a deploy's ``_projects``), and the endpoint lists the deploys those ids
+    name (src/sentry/releases/endpoints/release_deploys.py create_deploy and
+    ReleaseDeploysEndpoint.get): an environment deployed twice shows only its last deploy, while
+    the release's ``deployCount`` counts every one. ``deploys`` are in creation order;
+    ``project_slugs`` restricts the rows to those projects (None: every project).
+    """
+    release_projects = [str(p.get("slug")) for p in release.get("projects") or []] or ["*"]
+    last: Dict[Tuple[str, str], Record] = {}
+    for deploy in deploys:
+        for slug in deploy.get("_projects") or release_projects:
+            last[(slug, str(deploy.get("environment")))] = deploy
+    listed: List[Record] = []
+    for (slug, _), deploy in last.items():
+        if project_slugs is not None and slug != "*" and slug not in project_slugs:
+            continue
+        if not any(deploy is kept for kept in listed):
+            listed.append(deploy)
+    return listed

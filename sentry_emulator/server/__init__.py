@@ -20,19 +20,23 @@ Where things live:
   routes.py       the route table: path pattern, handler, accepted token scopes
   endpoints/      the handlers, one module per resource family (see endpoints/__init__.py)
   pagination.py   cursors, the Link header, per_page and Sentry's paginators
-  params.py       shared query parameters: date ranges, stats periods, project ids
+  params.py       shared query parameters: date ranges, stats periods
+  access.py       the token's user (teams, role, Open Membership) and the projects it reads
+  versions.py     what an older Sentry version does differently
   records.py      records as served: private keys stripped, times read, ids ordered
   auth.py         the Bearer token, token scopes and their error texts
   rate_limits.py  RateLimitRule and the limiter behind the X-Sentry-Rate-Limit-* headers
   faults.py       FaultInjector, FaultRule and what each fault kind answers or breaks
   errors.py       ApiError and the error texts several modules share
 """
+from .access import TokenUser
 from .emulator import RequestRecord, SentryEmulator
 from .faults import FAULT_KINDS, FaultInjector, FaultRule
 from .rate_limits import RateLimitRule
 
 __all__ = [
     "SentryEmulator",
+    "TokenUser",
     "RequestRecord",
     "RateLimitRule",
     "FaultInjector",

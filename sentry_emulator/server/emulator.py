@@ -5,19 +5,22 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 from urllib.parse import parse_qsl, urlsplit
 
-from ..dataset import Dataset, Record
+from ..dataset import Dataset, Record, format_datetime
+from .access import Access, TokenUser
 from .auth import authenticate, check_scope
+from .endpoints.issue_stats import IssueTimeline, timeline_of
 from .endpoints.index import api_index, catchall
-from .errors import DETAIL_NOT_FOUND, ApiError
+from .errors import DETAIL_FORBIDDEN, DETAIL_NOT_FOUND, ApiError
 from .faults import PROXY_KINDS, FaultInjector, FaultRule, fault_response, reset_connection, send_truncated, shortened_page
 from .plumbing import Handler, Request, Response, Server, internal_error, json_body
 from .rate_limits import RATE_LIMIT_BODIES, RateLimiter, RateLimitRule, rate_limited
-from .records import UTC
+from .records import UTC, record_time
 from .routes import API_ROOT, match_route
+from .versions import SentryBehaviour
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,18 @@ class SentryEmulator:
         default_page_size: int = 100,
         now: Optional[Callable[[], datetime]] = None,
         retention_days: Optional[int] = None,
+        user: Optional[TokenUser] = None,
+        sentry_version: Optional[str] = None,
+        issue_search_max_age: Optional[timedelta] = timedelta(days=90),
         self_hosted: bool = False,
         rate_limit_body: str = "detail",
     ) -> None:
-        """``self_hosted``: like a Sentry with SENTRY_SELF_HOSTED, which never rate-limits: no
+        """``user``: whose token it is (teams, role, Open Membership; default: Sentry's defaults,
+        see access.py). ``sentry_version``: answer like that self-hosted version where behaviours
+        the connector depends on changed (see versions.py; None: current Sentry).
+        ``issue_search_max_age``: how far back the organization issue search looks whatever the
+        window (Sentry: 90 days); None for a dataset dated in the past.
+        ``self_hosted``: like a Sentry with SENTRY_SELF_HOSTED, which never rate-limits: no
         X-Sentry-Rate-Limit-* headers, ``rate_limits`` ignored, the "429" fault refused (only a
         proxy's 429 can happen). ``rate_limit_body``: the shape of Sentry's own 429 body, "detail"
         (current, ``{"detail": "..."}``) or "string" (older versions, a bare JSON string).
@@ -66,6 +77,9 @@ class SentryEmulator:
         self.default_page_size = default_page_size
         self.now: Callable[[], datetime] = now or (lambda: datetime.now(UTC))
         self.retention_days = retention_days
+        self.user = user or TokenUser()
+        self.issue_search_max_age = issue_search_max_age
+        self.behaviour = SentryBehaviour.of(sentry_version)
         self.self_hosted = self_hosted
         self.rate_limit_body = rate_limit_body
         self.faults = FaultInjector()
@@ -156,6 +170,12 @@ class SentryEmulator:
             record.setdefault("projectID", str(project.get("id")))
             self.dataset.events.setdefault(project["slug"], []).append(record)
             self.invalidate_cache()
+        issue_id = record.get("groupID")
+        when = record_time(record, "dateCreated")
+        if issue_id is not None and when is not None and any(
+                str(i.get("id")) == str(issue_id) for i in self.dataset.issues.get(project["slug"], [])):
+            user = record.get("user") or {}
+            self.add_issue_event(issue_id, datetime.fromtimestamp(when, UTC), user.get("id") and f"id:{user['id']}")
         return record
 
     def add_issue(self, project_slug: str, record: Record) -> Record:
@@ -175,14 +195,16 @@ class SentryEmulator:
         return record
 
     def update_issue(self, issue_id: Any, **fields: Any) -> Record:
+        """Sets fields of an issue record. An issue with an event timeline (``_events``) is seen
+        again through add_issue_event: its seen stats come from its events."""
         with self._lock:
-            for issues in self.dataset.issues.values():
-                for issue in issues:
-                    if str(issue.get("id")) == str(issue_id):
-                        issue.update(fields)
-                        self.invalidate_cache()
-                        return issue
-        raise KeyError(f"unknown issue {issue_id!r}")
+            issue = self._issue(issue_id)
+            seen = {"count", "userCount", "firstSeen", "lastSeen"} & set(fields)
+            if seen and "_events" in issue:
+                raise ValueError(f"issue {issue_id} has an event timeline: use add_issue_event, not {sorted(seen)}")
+            issue.update(fields)
+            self.invalidate_cache()
+            return issue
 
     def sorted_rows(self, cache_key: Any, rows: List[Record], key: Callable[[Record], Any]) -> List[Tuple[Any, Record]]:
         """(sort key, record) pairs sorted descending; cached until the dataset changes."""
@@ -194,6 +216,69 @@ class SentryEmulator:
             cached = sorted(((key(r), r) for r in rows), key=lambda kv: kv[0], reverse=True)
             self._cache[full_key] = cached
         return cached
+
+    def access(self) -> Access:
+        """The token's access to the dataset's projects (computed per request: teams can change)."""
+        return Access(self.user, self.dataset)
+
+    def retention_start(self) -> Optional[float]:
+        """Epoch seconds of the oldest retained event, or None without a retention limit."""
+        if self.retention_days is None:
+            return None
+        return (self.now() - timedelta(days=self.retention_days)).timestamp()
+
+    def issue_timeline(self, issue: Record) -> IssueTimeline:
+        """The issue's event timeline (see endpoints/issue_stats.py); cached until the dataset changes."""
+        key = ("timeline", id(issue), self._version)
+        cached = self._cache.get(key)
+        if cached is None or cached.issue is not issue:
+            if len(self._cache) > 4096:
+                self._cache.clear()
+            cached = self._cache[key] = IssueTimeline(issue)
+        return cached
+
+    def add_issue_event(self, issue_id: Any, when: datetime, user: Optional[str] = None) -> Record:
+        """The issue is seen again: one more event at ``when`` (whole seconds) by ``user``. Its
+        timeline grows, and so do the Group row's times_seen (``count``) and last_seen."""
+        with self._lock:
+            issue = self._issue(issue_id)
+            events = [list(event) for event in timeline_of(issue)]
+            second = int(when.timestamp())
+            events.append([second, user])
+            events.sort(key=lambda event: event[0])
+            issue["_events"] = events
+            issue["count"] = str(int(issue.get("count") or 0) + 1)
+            issue["userCount"] = len({u for _, u in events if u is not None})
+            moment = datetime.fromtimestamp(second, UTC)
+            last = record_time(issue, "lastSeen")
+            if last is None or second > last:
+                issue["lastSeen"] = format_datetime(moment)
+            first = record_time(issue, "firstSeen")
+            if first is None or second < first:
+                issue["firstSeen"] = format_datetime(moment)
+            self.invalidate_cache()
+            return issue
+
+    def add_deploy(self, version: str, record: Record, projects: Optional[Iterable[str]] = None) -> Record:
+        """A new deploy of a release (create_deploy): counted in ``deployCount``, the release's
+        ``lastDeploy``, and the one listed for each (project, environment) it targets (the
+        release's projects unless ``projects`` names some)."""
+        with self._lock:
+            release = next(r for r in self.dataset.releases if str(r.get("version")) == version)
+            if projects is not None:
+                record["_projects"] = list(projects)
+            self.dataset.deploys.setdefault(version, []).append(record)
+            release["deployCount"] = int(release.get("deployCount") or 0) + 1
+            release["lastDeploy"] = {k: v for k, v in record.items() if not k.startswith("_")}
+            self.invalidate_cache()
+            return record
+
+    def _issue(self, issue_id: Any) -> Record:
+        for issues in self.dataset.issues.values():
+            for issue in issues:
+                if str(issue.get("id")) == str(issue_id):
+                    return issue
+        raise KeyError(f"unknown issue {issue_id!r}")
 
     # ---------------------------------------------------------------- request handling
     def _record(self, method: str, path: str, query: Dict[str, List[str]], status: int, started: float, fault: str) -> None:
@@ -299,6 +384,10 @@ class SentryEmulator:
                 org = self._resolve_org(kwargs["org"])
                 project = self._resolve_project(kwargs["project"]) if "project" in kwargs else None
                 check_scope(self.scopes, route.scopes)
+                # src/sentry/api/bases/project.py ProjectPermission.has_object_permission: a project
+                # the user can neither access nor hold a team scope on answers 403.
+                if project is not None and not self.access().has_access(project):
+                    raise ApiError(403, DETAIL_FORBIDDEN)
                 return route.handler(self, request, org=org, project=project,
                                      **{k: v for k, v in kwargs.items() if k not in ("org", "project")})
         except ApiError as err:

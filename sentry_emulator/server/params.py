@@ -1,12 +1,11 @@
-"""Query parameters several endpoints share: date ranges, stats periods and project ids."""
+"""Query parameters several endpoints share: date ranges and stats periods (project ids: access.py)."""
 from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import List, Optional, Sequence, Tuple
+from typing import Optional, Tuple
 
-from ..dataset import Record
-from .errors import DETAIL_FORBIDDEN, ApiError, InvalidParams
+from .errors import InvalidParams
 from .plumbing import Request
 from .records import UTC, parse_iso
 
@@ -76,20 +75,3 @@ def date_range(request: Request, now: datetime, *, optional: bool,
     if start >= end:
         raise InvalidParams("start must be before end")
     return start, end
-
-
-def project_ids_param(request: Request, projects: Sequence[Record]) -> Optional[List[str]]:
-    """The ``project`` query parameter: None for every project, else the ids asked for."""
-    raw = [value for value in request.getlist("project") if value != ""]
-    if not raw:
-        return None
-    try:
-        ids = {int(value) for value in raw}
-    except ValueError:
-        raise ApiError(400, "Invalid project parameter. Values must be numbers.") from None
-    if -1 in ids:
-        return None
-    known = {str(p.get("id")) for p in projects}
-    if any(str(i) not in known for i in ids):
-        raise ApiError(403, DETAIL_FORBIDDEN)
-    return sorted(str(i) for i in ids)

@@ -4,15 +4,15 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Optional, Tuple
 
-from ..dataset import Record
+from ..dataset import Record, is_private_key
 
 UTC = timezone.utc
 
 
 def public(value: Any) -> Any:
-    """Copy of a record without private ``_`` keys (recursively)."""
+    """Copy of a record without the emulator's private ``_`` keys (recursively)."""
     if isinstance(value, dict):
-        return {k: public(v) for k, v in value.items() if not (isinstance(k, str) and k.startswith("_"))}
+        return {k: public(v) for k, v in value.items() if not is_private_key(k)}
     if isinstance(value, list):
         return [public(v) for v in value]
     return value

@@ -116,8 +116,8 @@ def make_dataset() -> Dataset:
         members=[{"id": str(i)} for i in (3, 1, 20, 2)],
         project_keys={"web": [{"id": f"pk{i}", "_id": 100 + i, "isActive": i != 2} for i in range(13)]},
         environments={"web": [{"id": "1", "name": "production"}, {"id": "2", "name": "dev", "isHidden": True}]},
-        deploys={WEIRD_VERSION: [{"id": "1", "dateFinished": iso(NOW - timedelta(days=2))},
-                                 {"id": "2", "dateFinished": iso(NOW - timedelta(days=1))}]},
+        deploys={WEIRD_VERSION: [{"id": "1", "environment": "staging", "dateFinished": iso(NOW - timedelta(days=2))},
+                                 {"id": "2", "environment": "production", "dateFinished": iso(NOW - timedelta(days=1))}]},
         usage=usage,
     )
 
@@ -234,6 +234,16 @@ def test_other_list_endpoints(shared):
 
 
 # ------------------------------------------------------------------------------ issues
+def hand_made_event_seconds(i: int) -> List[int]:
+    """The events the emulator gives hand-made issue i (it has no _events): `count` of them spread
+    evenly from firstSeen to lastSeen, in whole seconds (one at lastSeen when count < 2)."""
+    first = int((NOW - timedelta(days=2, minutes=i)).timestamp())
+    last = int(issue_last_seen(i).timestamp())
+    if i < 2:
+        return [last]
+    return [first + (last - first) * k // (i - 1) for k in range(i)]
+
+
 def all_issue_ids(emulator, path, params) -> List[str]:
     rows, _ = paginate(emulator, path, params=params)
     ids = [r["id"] for r in rows]
@@ -258,7 +268,10 @@ def test_issues_empty_query_returns_every_issue_across_pages(shared):
     every = expected_issues(lambda i: True)
     ids = all_issue_ids(shared, "projects/acme/web/issues/", {"query": "", "limit": 100})
     assert ids == every and len(ids) == N_ISSUES
-    assert all_issue_ids(shared, "organizations/acme/issues/", {"query": "", "project": "-1", "limit": 100}) == every
+    # The organization endpoint's window ends (exclusively) at now by default: issue 1000's last
+    # event is at now exactly, so the window is given here.
+    window = {"start": iso(NOW - timedelta(days=3)), "end": iso(NOW + timedelta(seconds=1))}
+    assert all_issue_ids(shared, "organizations/acme/issues/", {"query": "", "project": "-1", "limit": 100, **window}) == every
     resolved = all_issue_ids(shared, "projects/acme/web/issues/", {"query": "is:resolved"})
     assert resolved == expected_issues(lambda i: issue_status(i) == "resolved")
     archived = all_issue_ids(shared, "projects/acme/web/issues/", {"query": "is:archived"})
@@ -316,11 +329,24 @@ def test_issue_query_and_period_validation(shared):
 
 
 def test_org_issues_search_window(shared):
-    # Issue 5000 was last seen 100 days ago: outside the default 90-day window.
+    # Issue 5000 was last seen 100 days ago: outside the default 90-day window, and the search
+    # never looks further back than 90 days whatever the window asked for
+    # (src/sentry/search/snuba/executors.py PostgresSnubaQueryExecutor.query clamps its start).
     assert all_issue_ids(shared, "organizations/acme/issues/", {"project": "12"}) == []
-    assert all_issue_ids(shared, "organizations/acme/issues/", {"project": "12", "statsPeriod": "120d"}) == ["5000"]
+    assert all_issue_ids(shared, "organizations/acme/issues/", {"project": "12", "statsPeriod": "120d"}) == []
     window = {"start": iso(NOW - timedelta(days=101)), "end": iso(NOW - timedelta(days=99)), "query": ""}
-    assert all_issue_ids(shared, "organizations/acme/issues/", window) == ["5000"]
+    assert all_issue_ids(shared, "organizations/acme/issues/", window) == []
+    start, end = NOW - timedelta(days=2, minutes=5), NOW - timedelta(days=1, hours=20)
+    recent = {"start": iso(start), "end": iso(end), "query": "", "project": "11"}
+    in_window = {str(1000 + i): [t for t in hand_made_event_seconds(i) if start.timestamp() <= t < end.timestamp()]
+                 for i in range(N_ISSUES)}
+    expected = sorted((ids for ids, times in in_window.items() if times), key=lambda i: (max(in_window[i]), i), reverse=True)
+    rows, _ = paginate(shared, "organizations/acme/issues/", params=recent)
+    assert [r["id"] for r in rows] == expected and len(expected) > 5
+    for row in rows:  # seen stats over the window; the issue's totals in lifetime
+        assert row["count"] == str(len(in_window[row["id"]])) and row["lifetime"]["count"] == str(int(row["id"]) - 1000)
+        assert row["lastSeen"] == iso(datetime.fromtimestamp(max(in_window[row["id"]]), timezone.utc), fraction=False)
+        assert row["filtered"] is None
     only_start = get(shared, "organizations/acme/issues/", params={"start": iso(NOW)})
     assert only_start.status_code == 400 and only_start.json() == {"detail": "start and end are both required"}
     assert get(shared, "organizations/acme/issues/", params={"project": "999"}).status_code == 403

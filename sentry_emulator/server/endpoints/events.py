@@ -19,13 +19,18 @@ DETAIL_EVENTS_DATE_RANGE = "Invalid date range parameters provided"  # issues/en
 
 
 def project_events(emulator: SentryEmulator, request: Request, org: Record, project: Record, **_: Any) -> Response:
-    """GenericOffsetPaginator over events newest first (timestamp, then event id, descending)."""
+    """GenericOffsetPaginator over events newest first (timestamp, then event id, descending);
+    start/end/statsPeriod bound the event timestamp, end exclusive. Sentry before 25.8.0 reads no
+    date parameter at all (versions.py events_ignore_dates): every retained event is listed."""
     limit = per_page(request, emulator.default_page_size)
     cursor = parse_cursor(request.get("cursor"))
-    try:
-        start, end = date_range(request, emulator.now(), optional=True)
-    except InvalidParams:
-        raise ApiError(400, DETAIL_EVENTS_DATE_RANGE) from None
+    if emulator.behaviour.events_ignore_dates:
+        start = end = None
+    else:
+        try:
+            start, end = date_range(request, emulator.now(), optional=True)
+        except InvalidParams:
+            raise ApiError(400, DETAIL_EVENTS_DATE_RANGE) from None
     full = request.get("full") in ("1", "true")
     slug = str(project.get("slug"))
     ordered = emulator.sorted_rows(

@@ -8,10 +8,11 @@ from typing import TYPE_CHECKING, Any, Callable, List, Optional, Tuple
 from ...dataset import Record
 from ..errors import ApiError, InvalidParams
 from ..pagination import MAX_PER_PAGE, paged, parse_cursor, sequence_paginate
-from ..params import date_range, project_ids_param
-from ..plumbing import Request, Response
+from ..params import date_range
+from ..plumbing import Request, Response, json_body
 from ..records import id_key, record_time
 from .issue_query import parse_issue_query
+from .issue_stats import seen_stats
 
 if TYPE_CHECKING:
     from ..emulator import SentryEmulator
@@ -29,8 +30,9 @@ def project_issues(emulator: SentryEmulator, request: Request, org: Record, proj
     if stats_period not in (None, "", "24h", "14d"):
         raise ApiError(400, ERR_PROJECT_ISSUES_STATS_PERIOD)
     stats_period = "24h" if stats_period is None else (stats_period or None)
-    issues = list(emulator.dataset.issues.get(str(project.get("slug")), []))
-    response = issue_search(emulator, request, issues, window=None, stats_period=stats_period)
+    issues = [(issue, issue) for issue in emulator.dataset.issues.get(str(project.get("slug")), [])]
+    response = issue_search(emulator, request, issues, stats_period=stats_period,
+                            frequency=lambda issue: int(issue.get("count") or 0)).finish(emulator)
     org_slug = str(org.get("slug"))
     response.headers += [
         ("X-Sentry-Deprecation-Date", PROJECT_ISSUES_DEPRECATION_DATE),
@@ -40,27 +42,74 @@ def project_issues(emulator: SentryEmulator, request: Request, org: Record, proj
 
 
 def org_issues(emulator: SentryEmulator, request: Request, org: Record, **_: Any) -> Response:
+    """src/sentry/issues/endpoints/organization_group_index.py OrganizationGroupIndexEndpoint.get:
+    the window is never optional (90 days by default), the projects come from get_projects, and
+    the issues are serialized by StreamGroupSerializerSnuba over that window (issue_stats.py)."""
     try:
         start, end = date_range(request, emulator.now(), optional=False)
     except InvalidParams as err:
         raise ApiError(400, str(err)) from None
+    assert start is not None and end is not None
     stats_period = request.get("groupStatsPeriod")
     if stats_period not in (None, "", "24h", "14d", "auto"):
         raise ApiError(400, ERR_ORG_ISSUES_STATS_PERIOD)
     stats_period = "24h" if stats_period is None else (stats_period or None)
-    project_ids = project_ids_param(request, emulator.dataset.projects)
-    slugs = [
-        str(p.get("slug")) for p in emulator.dataset.projects
-        if project_ids is None or str(p.get("id")) in project_ids
+    projects = emulator.access().selected_projects(request)
+    if not projects:
+        return Response(200, json_body([]))  # `if not projects: return Response([])`
+    issues = [issue for p in projects for issue in emulator.dataset.issues.get(str(p.get("slug")), [])]
+    retention = emulator.retention_start()
+    # The search clamps its start to the last 90 days and the retention, whatever was asked
+    # (src/sentry/search/snuba/executors.py PostgresSnubaQueryExecutor.query); the serializer
+    # keeps the request's window (snuba clamps it to the retention: utils/snuba.py _prepare_start_end).
+    oldest = (emulator.now() - emulator.issue_search_max_age).timestamp() if emulator.issue_search_max_age else 0.0
+    search_start = max(start.timestamp(), oldest, retention or 0.0)
+    search_end = end.timestamp()
+    serializer_window = (max(start.timestamp(), retention or 0.0), end.timestamp())
+    timelines = {}
+    viewed = []
+    for issue in issues:
+        timeline = emulator.issue_timeline(issue)
+        last_seen = timeline.last_seen(search_start, search_end) if search_start < search_end else None
+        if last_seen is None:  # no event in the search window: the snuba search cannot find it
+            continue
+        timelines[id(issue)] = timeline
+        # lastSeen terms are a HAVING on max(timestamp) over the window (executors.py
+        # aggregation_defs); is:, firstSeen: and age: read the Group row (Postgres).
+        viewed.append(({**issue, "lastSeen": float(last_seen)}, issue))
+    response = issue_search(
+        emulator, request, viewed, stats_period=stats_period,
+        frequency=lambda issue: timelines[id(issue)].count(search_start, search_end),
+    )
+    response.records = [
+        seen_stats(issue, timelines[id(issue)], serializer_window, retention, stats_period)
+        for issue in response.records
     ]
-    issues = [issue for slug in slugs for issue in emulator.dataset.issues.get(slug, [])]
-    return issue_search(emulator, request, issues, window=(start, end), stats_period=stats_period)
+    return response.finish(emulator)
 
 
-def issue_search(emulator: SentryEmulator, request: Request, issues: List[Record], *,
-                 window: Optional[Tuple[Optional[datetime], Optional[datetime]]],
-                 stats_period: Optional[str]) -> Response:
-    """build_query_params_from_request + the snuba search backend + SequencePaginator."""
+class _IssuePage:
+    """A page of issue records still to be rendered (with stats) into the response."""
+
+    def __init__(self, request: Request, records: List[Record], prev_c, next_c, hits: int, stats_period: Optional[str]):
+        self.request, self.records, self.prev_c, self.next_c = request, records, prev_c, next_c
+        self.hits, self.stats_period = hits, stats_period
+
+    def finish(self, emulator: SentryEmulator) -> Response:
+        page = self.records
+        if self.stats_period:
+            page = [with_stats(issue, self.stats_period, emulator.now) for issue in page]
+        return paged(
+            self.request, page, self.prev_c, self.next_c,
+            headers=[("X-Hits", str(self.hits)), ("X-Max-Hits", str(SEARCH_MAX_HITS))],
+        )
+
+
+def issue_search(emulator: SentryEmulator, request: Request, issues: List[Tuple[Record, Record]], *,
+                 stats_period: Optional[str], frequency: Callable[[Record], int]) -> _IssuePage:
+    """build_query_params_from_request + the snuba search backend + SequencePaginator.
+
+    ``issues`` are (what the search sees, the record served) pairs."""
     limit_raw = request.get("limit")
     limit = emulator.default_page_size
     if limit_raw:
@@ -76,31 +125,14 @@ def issue_search(emulator: SentryEmulator, request: Request, issues: List[Record
         raise ApiError(400, f"Invalid sort: {sort}")
     query = request.get("query", "is:unresolved") if request.has("query") else "is:unresolved"
     filters = parse_issue_query((query or "").strip(), emulator.now)
-    candidates = []
-    for issue in issues:
-        if window is not None:
-            start, end = window
-            last_seen = record_time(issue, "lastSeen")
-            first_seen = record_time(issue, "firstSeen")
-            if start is not None and last_seen is not None and last_seen < start.timestamp():
-                continue
-            if end is not None and first_seen is not None and first_seen > end.timestamp():
-                continue
-        if all(f(issue) for f in filters):
-            candidates.append(issue)
+    candidates = [(seen, served) for seen, served in issues if all(f(seen) for f in filters)]
     if score_field is None:
-        scored = [(int(issue.get("count") or 0), issue) for issue in candidates]
+        scored = [(frequency(served), served) for seen, served in candidates]
     else:
-        scored = [(int(math.floor(record_time(issue, score_field) or 0.0)) * 1000, issue) for issue in candidates]
+        scored = [(int(math.floor(record_time(seen, score_field) or 0.0)) * 1000, served) for seen, served in candidates]
     scored.sort(key=lambda kv: (kv[0], id_key(kv[1].get("id"))), reverse=True)
     page, prev_c, next_c = sequence_paginate(scored, limit, cursor)
-    if stats_period:
-        page = [with_stats(issue, stats_period, emulator.now) for issue in page]
-    hits = min(len(scored), SEARCH_MAX_HITS)
-    return paged(
-        request, page, prev_c, next_c,
-        headers=[("X-Hits", str(hits)), ("X-Max-Hits", str(SEARCH_MAX_HITS))],
-    )
+    return _IssuePage(request, page, prev_c, next_c, min(len(scored), SEARCH_MAX_HITS), stats_period)
 
 
 def with_stats(issue: Record, period: str, clock: Callable[[], datetime]) -> Record:

@@ -21,7 +21,8 @@ def org_teams(emulator: SentryEmulator, request: Request, org: Record, **_: Any)
     cursor = parse_cursor(request.get("cursor"))
     rows = sorted(emulator.dataset.teams, key=lambda t: str(t.get("slug", t.get("id"))))
     page, prev_c, next_c = offset_paginate(rows, limit, cursor)
-    return paged(request, page, prev_c, next_c)
+    access = emulator.access()
+    return paged(request, [access.served_team(t) for t in page], prev_c, next_c)
 
 
 def org_members(emulator: SentryEmulator, request: Request, org: Record, **_: Any) -> Response:

@@ -14,17 +14,24 @@ if TYPE_CHECKING:
 
 
 def org_projects(emulator: SentryEmulator, request: Request, org: Record, **_: Any) -> Response:
-    """OffsetPaginator ordered by (-is_bookmarked, slug)."""
+    """OffsetPaginator ordered by (-is_bookmarked, slug). A user sees every active project of the
+    organization, member or not (src/sentry/core/endpoints/organization_projects.py
+    OrganizationProjectsEndpoint.get), each with its isMember/hasAccess/access for the user
+    (serializers/models/project.py get_access_by_project): a project the user cannot access is
+    listed with hasAccess false, and its own endpoints answer 403."""
     limit = per_page(request, emulator.default_page_size)
     cursor = parse_cursor(request.get("cursor"))
+    access = emulator.access()
     rows = sorted(emulator.dataset.projects, key=lambda p: (not p.get("isBookmarked", False), str(p.get("slug"))))
+    if access.is_org_token:  # a non-user caller: projects of some team of the organization
+        rows = [p for p in rows if p.get("teams") or p.get("team")]
     page, prev_c, next_c = offset_paginate(rows, limit, cursor)
-    return paged(request, page, prev_c, next_c)
+    return paged(request, [access.served_project(p) for p in page], prev_c, next_c)
 
 
 def project_detail(emulator: SentryEmulator, request: Request, org: Record, project: Record, **_: Any) -> Response:
     detail = emulator.dataset.project_details.get(str(project.get("slug")), project)
-    return Response(200, json_body(public(detail)))
+    return Response(200, json_body(public(emulator.access().served_project(detail))))
 
 
 def project_keys(emulator: SentryEmulator, request: Request, org: Record, project: Record, **_: Any) -> Response:

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Dict, List, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Set, Tuple
 
 from ...dataset import Record
 from ..errors import ApiError, InvalidParams
-from ..params import date_range, parse_stats_period, project_ids_param
+from ..access import ALL_ACCESS_PROJECT_ID, project_ids, requested_project_ids
+from ..params import date_range, parse_stats_period
 from ..plumbing import Request, Response, json_body
 from ..records import UTC, record_time
 
@@ -66,17 +67,11 @@ def org_stats_v2(emulator: SentryEmulator, request: Request, org: Record, **_: A
     except InvalidParams as err:
         raise ApiError(400, str(err)) from None
     assert start is not None and end is not None
-    now = emulator.now()
-    if start > now:
-        start = now
-    start_ts = math.floor(start.timestamp() / interval) * interval
-    end_ts = math.ceil(end.timestamp() / interval) * interval
-    if (end_ts - start_ts) / interval > STATS_MAX_POINTS:
-        raise ApiError(
-            400,
-            "Your interval and date range would create too many results. "
-            "Use a larger interval, or a smaller date range.",
-        )
+    if emulator.behaviour.stats_end_inclusive:
+        start_ts, end_ts = inclusive_end_range(start.timestamp(), end.timestamp(), interval,
+                                               bool(request.get("end")), emulator.now().timestamp())
+    else:
+        start_ts, end_ts = aligned_range(start.timestamp(), end.timestamp(), interval, emulator.now().timestamp())
     for key in fields:
         if key not in STATS_FIELDS:
             raise ApiError(400, f'Invalid field: "{key}"')
@@ -98,7 +93,7 @@ def org_stats_v2(emulator: SentryEmulator, request: Request, org: Record, **_: A
         if outcome not in OUTCOMES:
             raise ApiError(400, f'Invalid outcome: "{outcome}"')
     reasons = {"smart_rate_limit" if r == "spike_protection" else r for r in request.getlist("reason")}
-    project_ids = project_ids_param(request, emulator.dataset.projects)
+    wanted_projects = stats_projects(emulator, request, groupby)
 
     intervals = list(range(int(start_ts), int(end_ts), interval))
     totals: Dict[Tuple, Dict[str, int]] = {}
@@ -117,7 +112,7 @@ def org_stats_v2(emulator: SentryEmulator, request: Request, org: Record, **_: A
         if reasons and reason not in reasons:
             continue
         project_id = row.get("project_id")
-        if project_ids is not None and str(project_id) not in project_ids:
+        if wanted_projects is not None and str(project_id) not in wanted_projects:
             continue
         by: Dict[str, Any] = {}
         for key in groupby:
@@ -157,3 +152,57 @@ def org_stats_v2(emulator: SentryEmulator, request: Request, org: Record, **_: A
 
 def isoformat_z(ts: float) -> str:
     return datetime.fromtimestamp(int(ts), UTC).replace(tzinfo=None).isoformat() + "Z"
+
+
+DETAIL_TOO_MANY_POINTS = ("Your interval and date range would create too many results. "
+                          "Use a larger interval, or a smaller date range.")
+
+
+def aligned_range(start: float, end: float, interval: int, now: float) -> Tuple[float, float]:
+    """Current Sentry (src/sentry/snuba/sessions_v2.py get_constrained_date_range with
+    metrics/utils.py to_intervals): a start in the future becomes now, the start is floored to
+    the interval and the end rounded up to it unless aligned; the query is [start, end)."""
+    start = min(start, now)
+    start_ts = math.floor(start / interval) * interval
+    end_ts = math.ceil(end / interval) * interval
+    if (end_ts - start_ts) / interval > STATS_MAX_POINTS:
+        raise ApiError(400, DETAIL_TOO_MANY_POINTS)
+    return start_ts, end_ts
+
+
+def inclusive_end_range(start: float, end: float, interval: int, explicit_end: bool, now: float) -> Tuple[float, float]:
+    """Sentry before 23.12.0 (get_constrained_date_range, its "+1 second" version): an explicit end
+    gets one second more (inclusive), the range is rounded up to whole rounding intervals (the
+    interval rounded up to hours) counted back from the end rounded up, and an end in the future
+    becomes the next full minute. start=D 00:00, end=D+1 00:00, interval=1d is [D, D+2)."""
+    if explicit_end:
+        end += 1
+    rounding = int(math.ceil(interval / 3600) * 3600)
+    span = rounding * math.ceil((end - start) / rounding)
+    if span / interval > STATS_MAX_POINTS:
+        raise ApiError(400, DETAIL_TOO_MANY_POINTS)
+    end_ts = rounding * math.ceil(end / rounding)
+    if rounding > interval and end_ts - span > start:
+        span += rounding
+    start_ts = end_ts - span
+    if end_ts > now:
+        end_ts = 60 * (math.floor(now / 60) + 1)
+    return start_ts, end_ts
+
+
+def stats_projects(emulator: SentryEmulator, request: Request, groupby: List[str]) -> Optional[Set[str]]:
+    """The project ids the outcomes query filters on (None: the whole organization).
+
+    src/sentry/api/endpoints/organization_stats_v2.py _get_projects_for_orgstats_query (2023
+    version): with ``project`` absent or exactly -1 and no grouping by project, the query is
+    organization-wide (every project, whatever the user's teams); otherwise get_projects: absent
+    -> the user's team projects, -1 -> every accessible project, and none -> 400. Its groupBy test
+    reads ``request.GET.get("groupBy")``, the LAST groupBy value only."""
+    requested = requested_project_ids(request)
+    last_groupby = groupby[-1] if groupby else ""
+    if requested in (set(), {ALL_ACCESS_PROJECT_ID}) and "project" not in last_groupby:
+        return None
+    projects = emulator.access().selected_projects(request)
+    if not projects:
+        raise ApiError(400, "No projects available")
+    return project_ids(projects)
