@@ -10,14 +10,16 @@ parses were half of the connector's CPU, the two redundant ones 35% (bench/profi
   with orjson and keeps the result on the response object;
 - `SuccessForJsonPages` wraps the manifest's declarative error handler: a 200 whose body parses is a
   success without running the filters; anything else goes to the wrapped handler unchanged, whose
-  predicate filter retries a body that is not JSON.
+  predicate filter retries a body that is not JSON. (It also hands the CDK the handler's back-off
+  strategies behind one that logs each wait, see waits.py, and frees the rate-limit slot of a
+  request that ended in an exception, see rate_limits.py.)
 
 The Connector Builder edition (scripts/build_builder_manifest.py) keeps the plain decoder and the
 wrapped handler alone: same behaviour, three parses per page.
 """
 from __future__ import annotations
 
-from dataclasses import InitVar, dataclass
+from dataclasses import InitVar, dataclass, field
 from typing import Any, Generator, List, Mapping, MutableMapping, Optional, Union
 
 import orjson
@@ -26,6 +28,9 @@ import requests
 from airbyte_cdk.sources.declarative.decoders.json_decoder import JsonDecoder
 from airbyte_cdk.sources.streams.http.error_handlers import BackoffStrategy, ErrorHandler
 from airbyte_cdk.sources.streams.http.error_handlers.response_models import SUCCESS_RESOLUTION, ErrorResolution
+
+from source_sentry.rate_limits import request_ended_without_answer
+from source_sentry.waits import AnnouncedBackoff
 
 _PARSED = "_source_sentry_parsed_body"
 _NOT_JSON = object()
@@ -67,8 +72,11 @@ class SuccessForJsonPages(ErrorHandler):
 
     error_handler: ErrorHandler
     parameters: InitVar[Mapping[str, Any]]
+    _announced: Optional[AnnouncedBackoff] = field(default=None, init=False, repr=False)
 
     def interpret_response(self, response_or_exception: Optional[Union[requests.Response, Exception]]) -> ErrorResolution:
+        if isinstance(response_or_exception, Exception):  # no answer: the budget never hears of it
+            request_ended_without_answer()
         if (
             isinstance(response_or_exception, requests.Response)
             and response_or_exception.status_code == 200
@@ -87,4 +95,11 @@ class SuccessForJsonPages(ErrorHandler):
 
     @property
     def backoff_strategies(self) -> Optional[List[BackoffStrategy]]:
-        return getattr(self.error_handler, "backoff_strategies", None)
+        """The wrapped handler's strategies, behind one that logs each wait (waits.py): this handler
+        is the one place that knows them together with the retry budget they serve."""
+        if self._announced is None:
+            strategies = getattr(self.error_handler, "backoff_strategies", None)
+            if not strategies:
+                return strategies
+            self._announced = AnnouncedBackoff(strategies, self.max_retries, self.max_time)
+        return [self._announced]

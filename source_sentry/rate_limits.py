@@ -9,18 +9,30 @@ manifest's budget, what Sentry last said: requests left in the window, when it e
 may run at once; a request waits for the first of these that allows it.
 
 Each worker thread has at most one request in flight, so a thread that asks again has finished
-its previous request, even one that ended in an exception (the CDK then never reports back).
+its previous request. A request that ends in an exception (a reset, a truncated body) never
+reaches update_from_response (call_rate.py, LimiterMixin.send), so the error handler frees its
+slot (`request_ended_without_answer`, called by parse_once.SuccessForJsonPages): otherwise the
+last failed try of a stream held its endpoint's slot until STALE_AFTER_SECONDS.
+
+Self-hosted Sentry sends none of these headers (src/sentry/middleware/ratelimit.py,
+RatelimitMiddleware.process_view returns first thing `if settings.SENTRY_SELF_HOSTED`): after the
+first answer without them an endpoint is not held back, and a 429 (from a proxy there) is paced by
+the retry's back-off and the proxy's Retry-After alone. A request that waits here is put on
+waits.BOARD, which logs the wait at least once a minute.
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Dict, Optional
 
 import requests
 from airbyte_cdk.sources.streams.call_rate import AbstractAPIBudget, APIBudget
+
+from source_sentry.waits import BOARD, Wait, WaitBoard, clock_time, note_request
 
 logger = logging.getLogger("airbyte")
 
@@ -45,15 +57,18 @@ class _Endpoint:
 class SentryRateLimits(AbstractAPIBudget):
     """Wraps the manifest's budget: its policies name the endpoints, Sentry's headers pace them."""
 
-    def __init__(self, endpoints_from: APIBudget) -> None:
+    def __init__(self, endpoints_from: APIBudget, board: WaitBoard = BOARD) -> None:
         self._policies = endpoints_from
+        self._board = board
         self._endpoints: Dict[int, _Endpoint] = {}
         self._changed = threading.Condition()
+        _BUDGETS.add(self)
 
     def get_matching_policy(self, request: Any) -> Any:
         return self._policies.get_matching_policy(request)
 
     def acquire_call(self, request: Any, block: bool = True, timeout: Optional[float] = None) -> None:
+        note_request(request)
         policy = self.get_matching_policy(request)
         if policy is None:
             return
@@ -61,26 +76,54 @@ class SentryRateLimits(AbstractAPIBudget):
         with self._changed:
             endpoint = self._endpoints.setdefault(id(policy), _Endpoint())
             self._release_thread(me)
-            announced = False
-            while True:
-                now = time.time()
-                for thread, started in list(endpoint.in_flight.items()):
-                    if now - started > STALE_AFTER_SECONDS:
-                        del endpoint.in_flight[thread]
-                if now >= endpoint.reset_at:
-                    endpoint.remaining = None  # a new window: Sentry's next answer will say
-                window_spent = endpoint.remaining is not None and endpoint.remaining <= 0
-                concurrent_limit = 1 if endpoint.concurrent_limit is None else endpoint.concurrent_limit
-                if not window_spent and len(endpoint.in_flight) < concurrent_limit:
-                    break
-                wait = endpoint.reset_at - now if window_spent else STALE_AFTER_SECONDS
-                if window_spent and not announced:  # once per wait, not on every wake-up
-                    logger.info(f"Sentry's rate-limit window for {_path(request)} is used up: waiting {wait:.1f} s for it to reset.")
-                    announced = True
-                self._changed.wait(timeout=max(0.05, min(wait, STALE_AFTER_SECONDS)))
+            waiting: Optional[Wait] = None  # on the board (waits.py) while this request waits
+            try:
+                while True:
+                    now = time.time()
+                    for thread, started in list(endpoint.in_flight.items()):
+                        if now - started > STALE_AFTER_SECONDS:
+                            del endpoint.in_flight[thread]
+                    if now >= endpoint.reset_at:
+                        endpoint.remaining = None  # a new window: Sentry's next answer will say
+                    window_spent = endpoint.remaining is not None and endpoint.remaining <= 0
+                    concurrent_limit = 1 if endpoint.concurrent_limit is None else endpoint.concurrent_limit
+                    if not window_spent and len(endpoint.in_flight) < concurrent_limit:
+                        break
+                    waiting = self._announce(request, endpoint, window_spent, concurrent_limit, waiting)
+                    wait = endpoint.reset_at - now if window_spent else STALE_AFTER_SECONDS
+                    self._changed.wait(timeout=max(0.05, min(wait, STALE_AFTER_SECONDS)))
+            finally:
+                if waiting is not None:
+                    self._board.end(waiting)
             endpoint.in_flight[me] = time.time()
             if endpoint.remaining is not None:
                 endpoint.remaining -= 1
+
+    def _announce(self, request: Any, endpoint: _Endpoint, window_spent: bool, concurrent_limit: int, waiting: Optional[Wait]) -> Wait:
+        """The wait on the board: a spent window is logged when its wait begins (once, not on every
+        wake-up) and each minute after; a wait for a request slot, usually short, only each minute."""
+        path = _path(request)
+        if window_spent:
+            what = f"for Sentry's rate-limit window of {path} to reset"
+            if waiting is None or waiting.what != what:
+                if waiting is not None:
+                    self._board.end(waiting)
+                logger.info(
+                    f"Sentry's rate-limit window for {path} is used up: waiting {max(0.0, endpoint.reset_at - time.time()):.1f} s, "
+                    f"until {clock_time(endpoint.reset_at)}, for it to reset."
+                )
+                return self._board.begin(what, "its requests are used up (X-Sentry-Rate-Limit-Remaining: 0)", endpoint.reset_at)
+            waiting.until = endpoint.reset_at
+            return waiting
+        what = f"for a free request slot on {path}"
+        if waiting is None or waiting.what != what:
+            if waiting is not None:
+                self._board.end(waiting)
+            latest = min(endpoint.in_flight.values(), default=time.time()) + STALE_AFTER_SECONDS
+            why = (f"{len(endpoint.in_flight)} request(s) in flight and Sentry allows {concurrent_limit} at a time "
+                   f"(X-Sentry-Rate-Limit-ConcurrentLimit); a slot no answer frees by {clock_time(latest)} is taken as lost")
+            return self._board.begin(what, why, None)
+        return waiting
 
     def update_from_response(self, request: Any, response: Any) -> None:
         policy = self.get_matching_policy(request)
@@ -105,9 +148,24 @@ class SentryRateLimits(AbstractAPIBudget):
                 endpoint.concurrent_limit = UNLIMITED  # a server that sends no limit (self-hosted)
             self._changed.notify_all()
 
+    def release_thread(self, thread: int) -> None:
+        with self._changed:
+            self._release_thread(thread)
+            self._changed.notify_all()
+
     def _release_thread(self, thread: int) -> None:
         for endpoint in self._endpoints.values():
             endpoint.in_flight.pop(thread, None)
+
+
+_BUDGETS: "weakref.WeakSet[SentryRateLimits]" = weakref.WeakSet()
+
+
+def request_ended_without_answer() -> None:
+    """The calling thread's request ended in an exception: its slot is free (every live budget)."""
+    thread = threading.get_ident()
+    for budget in list(_BUDGETS):
+        budget.release_thread(thread)
 
 
 def _int(value: Optional[str]) -> Optional[int]:

@@ -54,7 +54,7 @@ class SourceSentry(YamlDeclarativeSource):
         factory._api_budget = SentryRateLimits(endpoints_from=budget)
 
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
-        """Why Python: a read retries a lost connection over some 8.5 minutes, and `check` shares those
+        """Why Python: a read retries a lost connection over 8 min 38 s, and `check` shares those
         retries; the manifest's `check.config_overrides` could shorten the back-off but not the wait
         for a host that never answers, nor say in one sentence what is wrong. So one plain request
         first tells whether the host answers at all (config_checks.unreachable_host)."""

@@ -1,5 +1,6 @@
 """Server faults, rate limits and interrupted syncs: nothing lost, nothing doubled, failures explained."""
 import json
+import re
 from collections import Counter
 from datetime import timedelta
 
@@ -204,3 +205,23 @@ def test_given_a_proxy_that_sends_retry_after_when_rate_limited_then_it_is_honou
     assert [r.status for r in web][:2] == [429, 200]
     assert web[1].time - web[0].time >= 2.0  # Retry-After: 2, not the 1 s exponential start
     assert synced_events(output) == Counter(e["id"] for e in dataset.events["web"] if e["dateCreated"] >= START)
+
+
+def test_given_a_server_error_on_every_try_when_retries_run_out_then_the_stream_fails_naming_the_request_and_the_others_finish(emulator):
+    emulator.faults.add(r"/teams/$", "500")
+    output = read(config_for(emulator), ["teams", "members"], expect_failure=True)
+
+    url = f"{emulator.url}/api/0/organizations/acme/teams/"
+    teams = [r for r in emulator.requests if r.path.endswith("/teams/")]
+    assert [r.status for r in teams] == [500] * 9  # the first try and 8 retries
+    [failure, summary] = [e.trace.error for e in output.errors]
+    assert re.fullmatch(
+        rf"Exhausted available request attempts\. Please see logs for more details\. Exception: Sentry answered "
+        rf"{re.escape(url)} with a server error \(5xx\): \{{'detail': 'Internal Error', 'errorId': '[0-9a-f]{{32}}'\}}",
+        failure.message,
+    )
+    assert summary.message.startswith("During the sync, the following streams did not sync successfully: teams:")
+    logs = [m.log.message for m in output.logs]
+    assert [line.split(" (retry ")[-1].split(")")[0] for line in logs if line.startswith(f"Retrying GET {url}")] == [f"{n} of 8" for n in range(1, 9)]
+    assert f"No retry left for GET {url}?per_page=100 after 9 tries: HTTP 500 from Sentry. The stream fails; the next sync resumes from its last saved state." in logs
+    assert len(records_of(output, "members")) == len(emulator.dataset.members)

@@ -15,9 +15,9 @@ from .auth import authenticate, check_scope
 from .endpoints.issue_stats import IssueTimeline, timeline_of
 from .endpoints.index import api_index, catchall
 from .errors import DETAIL_FORBIDDEN, DETAIL_NOT_FOUND, ApiError
-from .faults import FaultInjector, FaultRule, fault_response, reset_connection, send_truncated, shortened_page
+from .faults import PROXY_KINDS, FaultInjector, FaultRule, fault_response, reset_connection, send_truncated, shortened_page
 from .plumbing import Handler, Request, Response, Server, internal_error, json_body
-from .rate_limits import RateLimiter, RateLimitRule
+from .rate_limits import RATE_LIMIT_BODIES, RateLimiter, RateLimitRule, rate_limited
 from .records import UTC, record_time
 from .routes import API_ROOT, match_route
 from .versions import SentryBehaviour
@@ -32,6 +32,7 @@ class RequestRecord:
     query: Dict[str, List[str]]
     status: int  # 0 when the connection was reset without a response
     time: float  # epoch seconds when the request arrived
+    fault: str = ""  # the injected fault kinds, "+"-joined; "" for a request served as is
 
 
 class SentryEmulator:
@@ -55,12 +56,21 @@ class SentryEmulator:
         user: Optional[TokenUser] = None,
         sentry_version: Optional[str] = None,
         issue_search_max_age: Optional[timedelta] = timedelta(days=90),
+        self_hosted: bool = False,
+        rate_limit_body: str = "detail",
     ) -> None:
         """``user``: whose token it is (teams, role, Open Membership; default: Sentry's defaults,
         see access.py). ``sentry_version``: answer like that self-hosted version where behaviours
         the connector depends on changed (see versions.py; None: current Sentry).
         ``issue_search_max_age``: how far back the organization issue search looks whatever the
-        window (Sentry: 90 days); None for a dataset dated in the past."""
+        window (Sentry: 90 days); None for a dataset dated in the past.
+        ``self_hosted``: like a Sentry with SENTRY_SELF_HOSTED, which never rate-limits: no
+        X-Sentry-Rate-Limit-* headers, ``rate_limits`` ignored, the "429" fault refused (only a
+        proxy's 429 can happen). ``rate_limit_body``: the shape of Sentry's own 429 body, "detail"
+        (current, ``{"detail": "..."}``) or "string" (older versions, a bare JSON string).
+        Both as src/sentry/middleware/ratelimit.py: see rate_limits.py."""
+        if rate_limit_body not in RATE_LIMIT_BODIES:
+            raise ValueError(f"rate_limit_body must be one of {RATE_LIMIT_BODIES}, not {rate_limit_body!r}")
         self.dataset = dataset
         self.token = token
         self.scopes: Optional[set] = set(scopes) if scopes is not None else None
@@ -81,7 +91,14 @@ class SentryEmulator:
         self.user = user or TokenUser()
         self.issue_search_max_age = issue_search_max_age
         self.behaviour = SentryBehaviour.of(sentry_version)
+        self.self_hosted = self_hosted
+        self.rate_limit_body = rate_limit_body
         self.faults = FaultInjector()
+        if self_hosted:
+            self.faults.refused_kinds["429"] = (
+                "a self-hosted Sentry never rate-limits (ratelimit.py: `if settings.SENTRY_SELF_HOSTED: return None`); "
+                "use a proxy's 429 (429_proxy, 429_retry_after)"
+            )
         self.rate_limits: List[RateLimitRule] = []
         self._limiter = RateLimiter()
         self._lock = threading.RLock()  # dataset, caches
@@ -296,9 +313,9 @@ class SentryEmulator:
         raise KeyError(f"unknown issue {issue_id!r}")
 
     # ---------------------------------------------------------------- request handling
-    def _record(self, method: str, path: str, query: Dict[str, List[str]], status: int, started: float) -> None:
+    def _record(self, method: str, path: str, query: Dict[str, List[str]], status: int, started: float, fault: str) -> None:
         with self._log_lock:
-            self._log.append(RequestRecord(method, path, query, status, started))
+            self._log.append(RequestRecord(method, path, query, status, started, fault))
 
     def handle(self, h: Handler) -> None:
         """Answer one HTTP request (Handler calls this for every method)."""
@@ -311,12 +328,15 @@ class SentryEmulator:
             query.setdefault(key, []).append(value)
         method = h.command
         recorded = False
+        kinds: List[str] = []
 
         def record(status: int) -> None:
             # Logged before the answer goes out, so a client that has its response sees it logged.
             nonlocal recorded
             recorded = True
-            self._record(method, path, query, status, started)
+            # "slow" and "latency" only delay a normal answer; "short_page" answers normally too
+            fault = "+".join(k for k in kinds if k not in ("slow", "latency", "short_page"))
+            self._record(method, path, query, status, started, fault)
 
         try:
             for hook in self.faults.hooks():
@@ -332,7 +352,7 @@ class SentryEmulator:
                 record(0)
                 reset_connection(h)
                 return
-            proxy = next((k for k in kinds if k in ("502_html", "503", "504", "429_retry_after")), None)
+            proxy = next((rule for rule in fired if rule.kind in PROXY_KINDS), None)
             if proxy is not None:  # a reverse proxy answers: Sentry never sees the request
                 response = fault_response(proxy)
             else:
@@ -353,26 +373,30 @@ class SentryEmulator:
 
     # ---------------------------------------------------------------- dispatch
     def _dispatch(self, method: str, path: str, pairs, query, h: Handler, fired: Sequence[FaultRule] = ()) -> Response:
-        rule, rl_headers, limited = self._limiter.acquire(path, self.rate_limits)
+        if self.self_hosted:  # ratelimit.py process_view returns before any limit or header
+            rule, rl_headers, limited = None, [], None
+        else:
+            rule, rl_headers, limited = self._limiter.acquire(path, self.rate_limits)
         try:
             for fault in fired:  # slow requests count as in flight for the concurrency limit
                 if fault.kind in ("slow", "latency") and fault.delay > 0:
                     time.sleep(fault.delay)
-            kinds = [fault.kind for fault in fired]
-            if "429" in kinds:
-                return fault_response("429", self._limiter.rule_for(path, self.rate_limits))
+            by_kind = {fault.kind: fault for fault in fired}
+            if "429" in by_kind:
+                return fault_response(by_kind["429"], self._limiter.rule_for(path, self.rate_limits), self.rate_limit_body)
             if limited:
-                response = Response(429, json_body({"detail": limited}))
-            elif "500" in kinds:
-                response = fault_response("500")
+                response = rate_limited(limited, self.rate_limit_body, [])
+            elif "500" in by_kind:
+                response = fault_response(by_kind["500"])
             else:
-                if "short_page" in kinds:
+                if "short_page" in by_kind:
                     pairs, query = shortened_page(pairs, query, self.default_page_size)
                 response = self._route(method, path, pairs, query, h)
             response.headers = rl_headers + response.headers
             return response
         finally:
-            self._limiter.release(rule)
+            if rule is not None:
+                self._limiter.release(rule)
 
     def _route(self, method: str, path: str, pairs, query, h: Handler) -> Response:
         prefix = self.path_prefix + API_ROOT

@@ -11,18 +11,21 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Dict, List, Optional
 
-from .plumbing import Response, internal_error, json_body
-from .rate_limits import RATE_LIMIT_MESSAGE, RateLimitRule, format_window
+from .plumbing import Response, internal_error
+from .rate_limits import RATE_LIMIT_MESSAGE, RateLimitRule, format_window, rate_limited
 
 if TYPE_CHECKING:
     from .plumbing import Handler
 
 FAULT_KINDS = (
-    "500", "502_html", "503", "504", "429", "429_retry_after", "invalid_json", "reset", "truncated", "slow", "latency",
-    "short_page",
+    "500", "502_html", "503", "504", "429", "429_proxy", "429_retry_after", "invalid_json", "reset", "truncated",
+    "slow", "latency", "short_page",
 )
+# Answered by a reverse proxy in front of Sentry: Sentry never sees the request.
+PROXY_KINDS = ("502_html", "503", "504", "429_proxy", "429_retry_after")
 
 PROXY_PAGES = {
+    429: "429 Too Many Requests",
     502: "502 Bad Gateway",
     503: "503 Service Temporarily Unavailable",
     504: "504 Gateway Time-out",
@@ -38,6 +41,7 @@ class FaultRule:
     probability: Optional[float] = None
     seed: int = 0
     delay: float = 0.0
+    retry_after: int = 2  # the Retry-After seconds of a "429_retry_after"
     matched: int = 0  # matching requests seen
     fired: int = 0  # faults injected
     _rng: random.Random = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
@@ -68,7 +72,10 @@ class FaultInjector:
 
     - ``"500"``: Sentry's ``{"detail": "Internal Error", "errorId": ...}``
     - ``"502_html"``, ``"503"``, ``"504"``: HTML error pages of a reverse proxy (text/html)
-    - ``"429"``: Sentry's 429 with rate-limit headers (reset in 1 s), no Retry-After
+    - ``"429"``: Sentry's own 429 (rate_limits.rate_limited: the emulator's body shape, text/html,
+      rate-limit headers with the reset in 1 s, no Retry-After); a self-hosted emulator refuses it
+    - ``"429_proxy"``: a proxy's 429 HTML page, no Retry-After, no Sentry headers (nginx limit_req)
+    - ``"429_retry_after"``: a proxy's 429 with ``Retry-After: <retry_after>`` (text/plain)
     - ``"invalid_json"``: 200 whose JSON body is cut in half
     - ``"reset"``: the connection is closed (TCP RST) without any response
     - ``"truncated"``: Content-Length promises more bytes than are sent, then the connection closes
@@ -78,6 +85,8 @@ class FaultInjector:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        # kind -> why it cannot happen on this server (a self-hosted Sentry never answers 429 itself)
+        self.refused_kinds: Dict[str, str] = {}
         self._rules: List[FaultRule] = []
         self._hooks: List[Callable[[str, Dict[str, List[str]]], None]] = []
 
@@ -91,12 +100,16 @@ class FaultInjector:
         probability: Optional[float] = None,
         seed: int = 0,
         delay: float = 0.0,
+        retry_after: int = 2,
     ) -> FaultRule:
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; choose from {FAULT_KINDS}")
+        if kind in self.refused_kinds:
+            raise ValueError(f"fault kind {kind!r} cannot happen here: {self.refused_kinds[kind]}")
         if every is not None and every < 1:
             raise ValueError("every must be >= 1")
-        rule = FaultRule(path_regex, kind, every=every, times=times, probability=probability, seed=seed, delay=delay)
+        rule = FaultRule(path_regex, kind, every=every, times=times, probability=probability, seed=seed, delay=delay,
+                         retry_after=retry_after)
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -133,26 +146,28 @@ class FaultInjector:
             return [rule for rule in self._rules if rule._consider(path)]
 
 
-def fault_response(kind: str, rate_limit_rule: Optional[RateLimitRule] = None) -> Response:
-    """The answer of a "500", "429" (``rate_limit_rule``'s), "429_retry_after" or proxy-page fault."""
+def fault_response(rule: FaultRule, rate_limit_rule: Optional[RateLimitRule] = None, rate_limit_body: str = "detail") -> Response:
+    """The answer of a "500", a "429" (Sentry's, for ``rate_limit_rule``, body ``rate_limit_body``),
+    or a proxy's answer (PROXY_KINDS)."""
+    kind = rule.kind
     if kind == "500":
         return internal_error()
     if kind == "429_retry_after":  # a proxy's own rate limit: Retry-After, no Sentry headers
-        return Response(429, b"Too Many Requests", "text/plain", headers=[("Retry-After", "2")])
+        return Response(429, b"Too Many Requests", "text/plain", headers=[("Retry-After", str(rule.retry_after))])
     if kind == "429":
-        rule = rate_limit_rule
-        assert rule is not None
+        limits = rate_limit_rule
+        assert limits is not None
         now = time.time()
         headers = [
-            ("X-Sentry-Rate-Limit-Limit", str(rule.limit)),
             ("X-Sentry-Rate-Limit-Remaining", "0"),
+            ("X-Sentry-Rate-Limit-Limit", str(limits.limit)),
             ("X-Sentry-Rate-Limit-Reset", str(int(math.ceil(now + 1)))),
-            ("X-Sentry-Rate-Limit-ConcurrentLimit", str(rule.concurrent_limit)),
-            ("X-Sentry-Rate-Limit-ConcurrentRemaining", str(rule.concurrent_limit)),
+            ("X-Sentry-Rate-Limit-ConcurrentRemaining", str(limits.concurrent_limit)),
+            ("X-Sentry-Rate-Limit-ConcurrentLimit", str(limits.concurrent_limit)),
         ]
-        detail = RATE_LIMIT_MESSAGE.format(limit=rule.limit, window=format_window(rule.window_seconds))
-        return Response(429, json_body({"detail": detail}), headers=headers)
-    status = {"502_html": 502, "503": 503, "504": 504}[kind]
+        detail = RATE_LIMIT_MESSAGE.format(limit=limits.limit, window=format_window(limits.window_seconds))
+        return rate_limited(detail, rate_limit_body, headers)
+    status = {"429_proxy": 429, "502_html": 502, "503": 503, "504": 504}[kind]
     title = PROXY_PAGES[status]
     page = (
         f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"

@@ -1,13 +1,34 @@
 """Sentry's rate limits: fixed windows per endpoint and caller, a concurrency limit, the
-X-Sentry-Rate-Limit-* headers on every answer and a 429 past either limit."""
+X-Sentry-Rate-Limit-* headers on every answer and a 429 past either limit.
+
+Modelled on src/sentry/middleware/ratelimit.py (RatelimitMiddleware):
+- process_view answers a request over a limit itself: `HttpResponse(orjson.dumps({"detail":
+  DEFAULT_ERROR_MESSAGE or DEFAULT_CONCURRENT_ERROR_MESSAGE}), status=429)`. Django's HttpResponse
+  keeps its default content type, `text/html; charset=utf-8`, and nothing sets `Retry-After`.
+- process_response writes the X-Sentry-Rate-Limit-* headers on every answer of a limited view,
+  the 429 included, and only when the request has rate-limit metadata.
+- `if settings.SENTRY_SELF_HOSTED: return None` comes first in process_view: a self-hosted Sentry
+  never limits and never sends these headers (SentryEmulator(self_hosted=True)).
+Older versions served the message as a bare JSON string (SentryEmulator(rate_limit_body="string")):
+PR #33629 "fix(rate limit): Format 429 response correctly" (2022-04-14) changed the body; the exact
+older body is taken from /work/shared/sentry-api.md and was not re-read in Sentry's history.
+"""
 from __future__ import annotations
 
+import json
 import math
 import re
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Tuple
+
+from .plumbing import Response
+
+# The body shapes of Sentry's own 429: the current {"detail": ...} object, or an older bare string.
+RATE_LIMIT_BODIES = ("detail", "string")
+# Django's HttpResponse default (settings.DEFAULT_CONTENT_TYPE / DEFAULT_CHARSET).
+DJANGO_DEFAULT_CONTENT_TYPE = "text/html; charset=utf-8"
 
 RATE_LIMIT_MESSAGE = "You are attempting to use this endpoint too frequently. Limit is {limit} requests in {window} seconds"
 CONCURRENT_LIMIT_MESSAGE = (
@@ -82,6 +103,14 @@ class RateLimiter:
     def release(self, rule: RateLimitRule) -> None:
         with self._rl_lock:
             rule._in_flight = max(0, rule._in_flight - 1)
+
+
+def rate_limited(detail: str, body_shape: str, headers: List[Tuple[str, str]]) -> Response:
+    """Sentry's own 429: the message as `body_shape` says (RATE_LIMIT_BODIES), served as Django's
+    default text/html, with the rate-limit headers and no Retry-After."""
+    payload = {"detail": detail} if body_shape == "detail" else detail
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")  # orjson.dumps is compact
+    return Response(429, body, DJANGO_DEFAULT_CONTENT_TYPE, headers=list(headers))
 
 
 def format_window(seconds: float) -> str:

@@ -572,6 +572,57 @@ def test_429_fault(fresh):
     assert response.json()["detail"].startswith("You are attempting to use this endpoint too frequently.")
 
 
+@pytest.mark.parametrize("body_shape", ["detail", "string"])
+def test_sentrys_own_429_is_json_served_as_djangos_default_html_in_either_body_shape(body_shape):
+    """ratelimit.py: HttpResponse(orjson.dumps({"detail": ...}), status=429), no content type given;
+    older versions sent the message as a bare JSON string."""
+    with SentryEmulator(make_dataset(), now=lambda: NOW, rate_limit_body=body_shape) as emulator:
+        emulator.rate_limits.append(RateLimitRule(r"/events/$", limit=1, window_seconds=3600))
+        emulator.faults.add(r"/issues/$", "429", times=1)
+        limited = [get(emulator, "projects/acme/web/events/") for _ in range(2)][-1]
+        faulted = get(emulator, "organizations/acme/issues/")
+    message = "You are attempting to use this endpoint too frequently. Limit is 1 requests in 3600 seconds"
+    for response in (limited, faulted):
+        assert response.status_code == 429 and response.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert "Retry-After" not in response.headers and "X-Sentry-Rate-Limit-Reset" in response.headers
+    assert limited.content == (b'{"detail":"' + message.encode() + b'"}' if body_shape == "detail" else b'"' + message.encode() + b'"')
+    assert isinstance(faulted.json(), dict if body_shape == "detail" else str)
+
+
+def test_self_hosted_sentry_sends_no_rate_limit_headers_and_never_limits():
+    with SentryEmulator(make_dataset(), now=lambda: NOW, self_hosted=True) as emulator:
+        emulator.rate_limits.append(RateLimitRule(r"/events/$", limit=1, window_seconds=3600))  # ignored
+        responses = [get(emulator, "projects/acme/web/events/") for _ in range(3)] + [get(emulator, "organizations/acme/")]
+        assert [r.status_code for r in responses] == [200] * 4
+        assert not [name for r in responses for name in r.headers if name.lower().startswith("x-sentry-rate-limit")]
+        with pytest.raises(ValueError, match="self-hosted Sentry never rate-limits"):
+            emulator.faults.add(r"/events/$", "429")
+        emulator.faults.add(r"/events/$", "429_proxy", times=1)  # a proxy in front of it still can
+        proxied = get(emulator, "projects/acme/web/events/")
+    assert proxied.status_code == 429 and proxied.headers["Content-Type"] == "text/html" and "<title>429 Too Many Requests</title>" in proxied.text
+    assert "Retry-After" not in proxied.headers
+
+
+def test_proxy_429_faults_carry_no_sentry_headers(fresh):
+    fresh.faults.add(r"/events/$", "429_retry_after", times=1, retry_after=7)
+    fresh.faults.add(r"/issues/$", "429_proxy", times=1)
+    with_retry_after, page = get(fresh, "projects/acme/web/events/"), get(fresh, "organizations/acme/issues/")
+    assert with_retry_after.status_code == page.status_code == 429
+    assert with_retry_after.headers["Retry-After"] == "7" and "Retry-After" not in page.headers
+    for response in (with_retry_after, page):
+        assert not [name for name in response.headers if name.lower().startswith("x-sentry-rate-limit")]
+
+
+def test_the_request_log_names_the_fault_each_request_got(fresh):
+    fresh.faults.add(r"/teams/$", "503", times=1)
+    fresh.faults.add(r"/members/$", "slow", delay=0.01)
+    for path in ("organizations/acme/teams/", "organizations/acme/teams/", "organizations/acme/members/"):
+        get(fresh, path)
+    assert [(r.path.rsplit("/", 2)[-2], r.status, r.fault) for r in fresh.requests] == [
+        ("teams", 503, "503"), ("teams", 200, ""), ("members", 200, ""),  # a slow answer is served as is
+    ]
+
+
 def test_body_and_connection_faults(fresh):
     fresh.faults.add(r"/events/$", "invalid_json", times=1)
     broken = get(fresh, "projects/acme/web/events/")

@@ -1,0 +1,158 @@
+"""The fault matrix: every endpoint the connector calls (parents included) x every kind of fault.
+
+Two tables. ENDPOINTS: a path the connector requests, the streams whose read sends it, and which of
+its requests gets the fault. FAULTS: what goes wrong, as an emulator fault kind (and emulator
+options). `run_case` runs one cell; unit_tests/test_fault_matrix.py asserts on it and
+bench/fault_matrix.py prints requests and wall time per cell.
+
+Adding an endpoint is one Endpoint line: a regex for its paths (without the query string), the
+streams to read (or CHECK for the `check` command), and config overrides that make the read send it.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+
+from harness import config_for, ground_truth, key_of, read, records_of
+from sentry_emulator.dataset import Dataset, build_dataset
+from sentry_emulator.server import FaultRule, RequestRecord, SentryEmulator
+from source_sentry import SourceSentry
+
+CHECK = ("check",)  # the streams of a row that runs `check` instead of a read
+
+# Two projects; two pages of events, issues, releases and the deployed releases; 26 releases with
+# deploys; a page of teams, members, keys, environments; usage rows per day.
+SIZES = dict(organization="acme", projects=2, events_per_project=130, issues_per_project=120, releases=130)
+PROJECTS = ["web", "api"]
+STATS_DAYS = 3  # organization_stats reads one day per request: 3 days, 3 or 4 requests
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    path: str  # regex (re.search) on the request path, without the query string
+    streams: Tuple[str, ...]  # what the case reads (CHECK: the `check` command)
+    config: Mapping[str, Any] = field(default_factory=dict)  # config overrides for the read (a callable: its value)
+    nth: int = 2  # the nth matching request gets the fault (the 2nd: a later page or partition)
+
+
+ENDPOINTS: List[Endpoint] = [
+    Endpoint("api_index", r"^/api/0/$", CHECK, nth=1),  # check's reachability HEAD
+    Endpoint("org_projects", r"^/api/0/organizations/acme/projects/$", ("projects",), nth=1),
+    Endpoint("org_projects_as_project_selection", r"^/api/0/organizations/acme/projects/$", ("project_keys",), nth=1),
+    Endpoint("project_detail", r"^/api/0/projects/acme/[^/]+/$", ("project_detail",)),
+    Endpoint("project_detail_as_project_selection", r"^/api/0/projects/acme/[^/]+/$", ("environments",), {"projects": PROJECTS}),
+    Endpoint("project_events", r"^/api/0/projects/acme/[^/]+/events/$", ("events",)),
+    Endpoint("org_issues", r"^/api/0/organizations/acme/issues/$", ("issues",)),
+    Endpoint("org_releases", r"^/api/0/organizations/acme/releases/$", ("releases",)),
+    Endpoint("org_releases_as_deployed_releases", r"^/api/0/organizations/acme/releases/$", ("release_deploys",)),
+    Endpoint("release_deploys", r"^/api/0/organizations/acme/releases/[^/]+/deploys/$", ("release_deploys",)),
+    Endpoint("teams", r"^/api/0/organizations/acme/teams/$", ("teams",), nth=1),
+    Endpoint("members", r"^/api/0/organizations/acme/members/$", ("members",), nth=1),
+    Endpoint("project_keys", r"^/api/0/projects/acme/[^/]+/keys/$", ("project_keys",)),
+    Endpoint("project_environments", r"^/api/0/projects/acme/[^/]+/environments/$", ("environments",)),
+    Endpoint("stats_v2", r"^/api/0/organizations/acme/stats_v2/$", ("organization_stats",), {"start_date": lambda: stats_start()}),
+]
+
+
+@dataclass(frozen=True)
+class Fault:
+    name: str
+    kind: str  # a sentry_emulator fault kind
+    emulator: Mapping[str, Any] = field(default_factory=dict)  # SentryEmulator options
+    options: Mapping[str, Any] = field(default_factory=dict)  # FaultInjector.add options
+
+
+FAULTS: List[Fault] = [
+    Fault("500_sentry", "500"),
+    Fault("502_proxy_html", "502_html"),
+    Fault("503_proxy_html", "503"),
+    Fault("504_proxy_html", "504"),
+    Fault("200_not_json", "invalid_json"),
+    Fault("truncated_body", "truncated"),
+    Fault("connection_reset", "reset"),
+    Fault("429_sentry_detail", "429"),  # {"detail": ...} as text/html, rate-limit headers, no Retry-After
+    Fault("429_sentry_bare_string", "429", {"rate_limit_body": "string"}),  # older Sentry
+    Fault("429_proxy_html", "429_proxy"),  # no Retry-After, no Sentry headers
+    Fault("429_proxy_retry_after", "429_retry_after", options={"retry_after": 1}),
+]
+
+
+@dataclass
+class CaseResult:
+    records: Dict[str, List[Dict[str, Any]]]  # stream -> records emitted
+    expected: Dict[str, List[Dict[str, Any]]]  # stream -> ground truth
+    errors: List[str]
+    check_status: Optional[Dict[str, Any]]
+    requests: List[RequestRecord]  # every request the emulator received
+    endpoint_requests: List[RequestRecord]  # those matching the endpoint row
+    rule: FaultRule
+    seconds: float
+    logs: List[str]  # the read's log lines (side-by-side cells also log here: filter on url)
+    url: str  # the emulator's base URL
+
+
+def matrix_dataset() -> Dataset:
+    return build_dataset(now=datetime.now(timezone.utc).replace(microsecond=0), **SIZES)
+
+
+def case_config(emulator: SentryEmulator, endpoint: Endpoint) -> Dict[str, Any]:
+    return config_for(emulator, **{key: value() if callable(value) else value for key, value in endpoint.config.items()})
+
+
+def stats_start() -> str:
+    """organization_stats from STATS_DAYS - 1 days ago: a few requests, not Sentry's 90 days."""
+    return (datetime.now(timezone.utc) - timedelta(days=STATS_DAYS - 1)).strftime("%Y-%m-%d")
+
+
+def expected_records(dataset: Dataset, stream: str, config: Mapping[str, Any]) -> List[Dict[str, Any]]:
+    rows = ground_truth(dataset, stream, config.get("projects"))
+    if stream == "organization_stats" and config.get("start_date"):
+        rows = [row for row in rows if row["date"] >= config["start_date"][:10]]
+    return rows
+
+
+def run_case(emulator: SentryEmulator, endpoint: Endpoint, fault: Fault) -> CaseResult:
+    """One cell: the fault on the endpoint's nth request, then the row's read (or check)."""
+    rule = emulator.faults.add(endpoint.path, fault.kind, every=endpoint.nth, times=1, **fault.options)
+    config = case_config(emulator, endpoint)
+    started = time.monotonic()
+    check_status, records, errors, logs = None, {}, [], []
+    if endpoint.streams == CHECK:
+        status = SourceSentry(config=config).check(logging.getLogger("airbyte"), config)
+        check_status = {"status": status.status.name, **({"message": status.message} if status.message else {})}
+    else:
+        output = read(config, endpoint.streams, expect_failure=True)
+        records = {stream: records_of(output, stream) for stream in endpoint.streams}
+        errors = [m.trace.error.message for m in output.errors]
+        logs = [m.log.message for m in output.logs]
+    seconds = time.monotonic() - started
+    expected = {stream: expected_records(emulator.dataset, stream, config) for stream in records}
+    pattern = re.compile(endpoint.path)
+    log = emulator.requests
+    return CaseResult(records, expected, errors, check_status, log, [r for r in log if pattern.search(r.path)], rule, seconds,
+                      logs, emulator.url)
+
+
+def run_row(start_emulator: Callable[..., SentryEmulator], dataset: Dataset, endpoint: Endpoint,
+            faults: Sequence[Fault] = FAULTS, workers: Optional[int] = None) -> List[CaseResult]:
+    """Every fault of `faults` on one endpoint, each cell with its own emulator, side by side
+    (`workers` at once, all by default): a cell mostly sleeps in its retry's back-off (at least
+    1 s, which the CDK adds to every wait), so running them together keeps the matrix fast."""
+    emulators = [start_emulator(dataset, **fault.emulator) for fault in faults]
+    with ThreadPoolExecutor(max_workers=workers or len(faults)) as pool:
+        return list(pool.map(lambda pair: run_case(pair[0], endpoint, pair[1]), zip(emulators, faults)))
+
+
+def url_of(request: RequestRecord) -> tuple:
+    return request.method, request.path, tuple(sorted((k, tuple(v)) for k, v in request.query.items()))
+
+
+def keys(stream: str, records: Sequence[Mapping[str, Any]]) -> Counter:
+    return Counter(key_of(stream, record) for record in records)

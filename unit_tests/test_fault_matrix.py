@@ -1,0 +1,75 @@
+"""Every fault on every endpoint the connector calls, parents included: each cell delivers the
+exact record set once, and each retry reaches Sentry (never a cache). Tables: fault_matrix.py."""
+from __future__ import annotations
+
+import pytest
+
+from fault_matrix import CHECK, ENDPOINTS, FAULTS, CaseResult, Endpoint, Fault, keys, matrix_dataset, run_row, url_of
+from harness import STREAMS, config_for, ground_truth, read, records_of
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return matrix_dataset()
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=[endpoint.name for endpoint in ENDPOINTS])
+def test_given_each_fault_on_an_endpoint_when_syncing_then_the_retry_reaches_sentry_and_every_record_arrives_once(
+    emulator_factory, dataset, endpoint, subtests
+):
+    for fault, case in zip(FAULTS, run_row(emulator_factory, dataset, endpoint)):
+        with subtests.test(fault=fault.name):
+            assert_cell(endpoint, fault, case)
+
+
+def assert_cell(endpoint: Endpoint, fault: Fault, case: CaseResult) -> None:
+    assert case.rule.fired == 1, "the fault never hit the endpoint: fix the row"
+    faulted = [r for r in case.endpoint_requests if r.fault]
+    assert [r.fault for r in faulted] == [fault.kind]
+    if endpoint.streams == CHECK:
+        # any answer, even a broken one, shows the host is there: check goes on and succeeds
+        assert case.check_status == {"status": "SUCCEEDED"}
+        assert len(case.endpoint_requests) == 1
+        return
+
+    assert case.errors == []
+    for stream, records in case.records.items():
+        assert keys(stream, records) == keys(stream, case.expected[stream])
+        assert max(keys(stream, records).values()) == 1  # no duplicate
+    # the retry reached the emulator: the faulted request was sent again, and answered as is
+    position = case.endpoint_requests.index(faulted[0])
+    assert url_of(faulted[0]) in [url_of(r) for r in case.endpoint_requests[position + 1:] if not r.fault]
+    # the wait before the retry was announced: the request, when, why (waits.py)
+    announced = f"Retrying GET {case.url}{faulted[0].path}"
+    assert [line for line in case.logs if line.startswith(announced) and " UTC, in " in line and "(retry 1 of 8): " in line]
+    # each request of the endpoint was answered as is once, plus the one faulted try
+    served = [url_of(r) for r in case.endpoint_requests if not r.fault]
+    assert len(set(served)) == len(served) == len(case.endpoint_requests) - 1
+
+
+def test_given_faults_spread_over_every_endpoint_when_syncing_every_stream_then_one_run_delivers_every_record_once(
+    emulator_factory, dataset
+):
+    emulator = emulator_factory(dataset)
+    # one fault on each endpoint of the table, the kinds in turn, and 1% of every kind anywhere
+    # (the matrix above is what isolates each parent: here a parent and a stream share a path)
+    read_endpoints = [endpoint for endpoint in ENDPOINTS if endpoint.streams != CHECK]
+    kinds = [fault for fault in FAULTS if not fault.emulator]
+    one_each = [
+        emulator.faults.add(endpoint.path, kinds[index % len(kinds)].kind, every=endpoint.nth, times=1, **kinds[index % len(kinds)].options)
+        for index, endpoint in enumerate(read_endpoints)
+    ]
+    for seed, fault in enumerate(kinds):
+        emulator.faults.add(r"^/api/0/.", fault.kind, probability=0.01, seed=seed, **fault.options)
+
+    output = read(config_for(emulator), list(STREAMS))
+
+    assert output.errors == []
+    for stream in STREAMS:
+        synced = keys(stream, records_of(output, stream))
+        assert synced == keys(stream, ground_truth(dataset, stream)) and max(synced.values()) == 1, stream
+    log = emulator.requests
+    faulted = [(position, r) for position, r in enumerate(log) if r.fault]
+    assert [rule.fired for rule in one_each] == [1] * len(read_endpoints)
+    for position, request in faulted:  # each retried, and the retry reached the emulator
+        assert url_of(request) in [url_of(later) for later in log[position + 1:] if not later.fault]
