@@ -1,7 +1,8 @@
 """Custom record components, each for what the declarative language cannot do (or not at a cost
 that fits): de-duplication of records repeated by a shifting listing, with an optional check that
-a record lies in its slice's window; skipping, with a warning, projects the token cannot read; and
-keeping top-level nulls in the emitted records.
+a record lies in its slice's window; skipping, with a warning, projects the token cannot read;
+keeping top-level nulls in the emitted records; and the issues' window figures and totals
+(IssueWindowAndTotals: what eight AddFields did at a Jinja render each per record).
 
 DeduplicateRecords. Why Python: Sentry pages most lists with offset cursors, so a record that
 arrives while a listing is paged shifts it (an event stored late with a timestamp inside the pinned
