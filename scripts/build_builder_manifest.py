@@ -21,6 +21,9 @@ from typing import Any, Callable, Dict, List, Optional
 import yaml
 from airbyte_cdk.sources.declarative.parsers.manifest_reference_resolver import ManifestReferenceResolver
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from source_sentry.components import ISSUE_LIFETIME_TOTALS, ISSUE_WINDOW_COPIES  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "source_sentry" / "manifest.yaml"
 SCHEMAS = ROOT / "source_sentry" / "schemas"
@@ -63,6 +66,20 @@ def _deduplicate_records(component: Dict[str, Any]) -> Optional[Dict[str, Any]]:
     return {"type": "RecordFilter", "condition": "{{ " + " and ".join(f"({part})" for part in parts) + " }}"}
 
 
+def _issue_window_and_totals(component: Dict[str, Any]) -> Dict[str, Any]:
+    """IssueWindowAndTotals as the AddFields it stands for: the request's window, the window's
+    figures copied to window*, then the issue's totals (`lifetime`) to the top, in that order. (A
+    null value becomes the text "None" here, where the component keeps it null.)"""
+    window_end = "{{ format_datetime(str_to_datetime(stream_interval.end_time) + duration('PT1S'), '%Y-%m-%dT%H:%M:%SZ') }}"
+    fields = [("windowStart", "{{ stream_interval.start_time }}", "string"), ("windowEnd", window_end, "string")]
+    value_types = {str: "string", int: "integer"}
+    fields += [(target, f"{{{{ record['{source}'] }}}}", value_types[kind]) for target, source, kind in ISSUE_WINDOW_COPIES]
+    fields += [(name, f"{{{{ record['lifetime']['{name}'] }}}}", value_types[kind]) for name, kind in ISSUE_LIFETIME_TOTALS]
+    return {"type": "AddFields", "fields": [
+        {"type": "AddedFieldDefinition", "path": [path], "value": value, "value_type": value_type} for path, value, value_type in fields
+    ]}
+
+
 # class_name -> what the Builder edition keeps of such a component (None: drop it, and the
 # references to it where it is a definition).
 CUSTOM_COMPONENTS: Dict[str, Callable[[Dict[str, Any]], Optional[Dict[str, Any]]]] = {
@@ -73,6 +90,8 @@ CUSTOM_COMPONENTS: Dict[str, Callable[[Dict[str, Any]], Optional[Dict[str, Any]]
     },
     # Top-level nulls cannot be kept without it: they are left out of the records, as the CDK does.
     "source_sentry.components.KeepTopLevelNulls": lambda component: None,
+    # The issues' window figures and totals: the same fields as eight AddFields (Jinja per record).
+    "source_sentry.components.IssueWindowAndTotals": _issue_window_and_totals,
     # Parse-once shortcuts (source_sentry/parse_once.py): the CDK's own decoder and the wrapped handler.
     "source_sentry.parse_once.JsonPageDecoder": lambda component: None,
     "source_sentry.parse_once.SuccessForJsonPages": lambda component: component["error_handler"],

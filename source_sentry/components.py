@@ -1,7 +1,8 @@
 """Custom record components, each for what the declarative language cannot do (or not at a cost
 that fits): de-duplication of records repeated by a shifting listing, with an optional check that
-a record lies in its slice's window; skipping, with a warning, projects the token cannot read; and
-keeping top-level nulls in the emitted records.
+a record lies in its slice's window; skipping, with a warning, projects the token cannot read;
+keeping top-level nulls in the emitted records; and the issues' window figures and totals
+(IssueWindowAndTotals: what eight AddFields did at a Jinja render each per record).
 
 DeduplicateRecords. Why Python: Sentry pages most lists with offset cursors, so a record that
 arrives while a listing is paged shifts it (an event stored late with a timestamp inside the pinned
@@ -21,12 +22,13 @@ import logging
 import threading
 from collections import OrderedDict, deque
 from dataclasses import InitVar, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Deque, Dict, FrozenSet, Iterable, Mapping, Optional, Union
 
 import orjson
 from airbyte_cdk.sources.declarative.extractors.record_filter import RecordFilter
 from airbyte_cdk.sources.declarative.interpolation.interpolated_string import InterpolatedString
+from airbyte_cdk.sources.declarative.interpolation.macros import format_datetime, str_to_datetime
 from airbyte_cdk.sources.declarative.transformations import RecordTransformation
 from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
 
@@ -206,3 +208,75 @@ class KeepTopLevelNulls(RecordTransformation):
         for key, value in record.items():
             if value is None:
                 record[key] = NULL
+
+
+# The issues stream's window figures and totals, as the eight AddFields of the declarative edition
+# would set them (scripts/build_builder_manifest.py writes those for the Connector Builder).
+ISSUE_WINDOW_COPIES = (("windowCount", "count", str), ("windowUserCount", "userCount", int), ("windowFirstSeen", "firstSeen", str))
+ISSUE_LIFETIME_TOTALS = (("count", str), ("userCount", int), ("firstSeen", str))
+
+
+@dataclass
+class IssueWindowAndTotals(RecordTransformation):
+    """An issue's window figures kept as window* and its all-time totals moved to the top: windowStart
+    and windowEnd (the request's window, [start, end + 1 s) as window_parameters sends it), then
+    windowCount, windowUserCount, windowFirstSeen copied from the top-level count, userCount and
+    firstSeen (Sentry computes them over the request's window), then count, userCount and firstSeen
+    taken from `lifetime` (the issue's totals; see the issues stream in the manifest).
+
+    Why Python: the same as eight AddFields, each rendering a Jinja template per record, cost about
+    as much CPU as everything else the connector does per issue (bench/profile_ours.py --stream
+    issues); here they are dictionary copies, and windowEnd is computed once per slice. Values are
+    typed as the AddFields' value_type would type them (count and firstSeen strings, userCount an
+    integer); a null value stays null (the Jinja edition would write the text "None"). An issue without
+    `lifetime` fails the read, as it did the AddFields (there with a Jinja error).
+    """
+
+    parameters: InitVar[Mapping[str, Any]] = None
+    _window_ends: Dict[str, str] = field(default_factory=dict, init=False, repr=False)
+
+    def transform(
+        self,
+        record: Dict[str, Any],
+        config: Optional[Config] = None,
+        stream_state: Optional[StreamState] = None,
+        stream_slice: Optional[StreamSlice] = None,
+    ) -> None:
+        start = stream_slice.get("start_time") if stream_slice is not None else None
+        end = stream_slice.get("end_time") if stream_slice is not None else None
+        record["windowStart"] = start
+        record["windowEnd"] = self._window_end(end) if end is not None else None
+        for target, source, kind in ISSUE_WINDOW_COPIES:
+            record[target] = _typed(record.get(source), kind)
+        lifetime = record.get("lifetime")
+        if not isinstance(lifetime, Mapping):
+            # Sentry before dynamic issue counts sent none (group_stream.py, `if
+            # self.has_dynamic_issue_counts:`); the AddFields failed on it too, with a Jinja error
+            raise ValueError(f"Sentry sent issue {record.get('id')} without its all-time totals (`lifetime`), which the issues "
+                             f"stream needs for count, userCount and firstSeen: this Sentry is too old for the issues stream.")
+        for name, kind in ISSUE_LIFETIME_TOTALS:
+            record[name] = _typed(lifetime.get(name), kind)
+
+    def _window_end(self, end_time: str) -> str:
+        """The request's exclusive window end: the slice's inclusive end plus one second."""
+        window_end = self._window_ends.get(end_time)
+        if window_end is None:
+            window_end = format_datetime(str_to_datetime(end_time) + timedelta(seconds=1), "%Y-%m-%dT%H:%M:%SZ")
+            if len(self._window_ends) > SLICES_REMEMBERED:
+                self._window_ends.clear()
+            self._window_ends[end_time] = window_end
+        return window_end
+
+
+def _typed(value: Any, kind: type) -> Any:
+    """`value` as AddFields' value_type `kind` gives it: text, or an integer where the text is one."""
+    if value is None:
+        return None
+    if kind is str:
+        return value if isinstance(value, str) else str(value)
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value))
+    except ValueError:
+        return str(value)

@@ -52,3 +52,59 @@ def test_given_issues_read_in_several_windows_then_each_record_names_its_window(
     for record in records:
         expected = synced_issue(by_id[record["id"]], (record["windowStart"], record["windowEnd"]))
         assert record == expected
+
+
+def _builder_add_fields():
+    """The Builder edition's AddFields for the issues stream, built by the CDK's own factory."""
+    import importlib.util
+    from pathlib import Path
+
+    from airbyte_cdk.sources.declarative.parsers.model_to_component_factory import ModelToComponentFactory
+    from airbyte_cdk.sources.declarative.models.declarative_component_schema import AddFields as AddFieldsModel
+
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("build_builder_manifest", root / "scripts" / "build_builder_manifest.py")
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    definition = generator.CUSTOM_COMPONENTS["source_sentry.components.IssueWindowAndTotals"]({})
+    return ModelToComponentFactory().create_component(AddFieldsModel, definition, config={})
+
+
+def test_given_an_issue_then_the_component_sets_what_the_builders_eight_add_fields_set():
+    """IssueWindowAndTotals (dictionary copies) and the Builder edition's AddFields (a Jinja render
+    per field) give the same record, value for value and type for type, in the same key order."""
+    from airbyte_cdk.sources.types import StreamSlice
+
+    from source_sentry.components import IssueWindowAndTotals
+
+    issue = {"id": "7", "count": "3", "userCount": 2, "firstSeen": "2026-11-30T10:00:00Z", "lastSeen": "2026-12-01T08:00:05Z",
+             "lifetime": {"count": "41", "userCount": 9, "firstSeen": "2026-09-03T10:00:00.250000Z", "lastSeen": "2026-12-01T09:00:00Z"},
+             "filtered": None}
+    window = StreamSlice(partition={"project": "web"}, cursor_slice={"start_time": "2026-09-02T00:00:00Z", "end_time": "2026-12-01T08:59:59Z"})
+    ours, theirs = dict(issue), dict(issue)
+    IssueWindowAndTotals().transform(ours, config={}, stream_slice=window)
+    _builder_add_fields().transform(theirs, config={}, stream_slice=window)
+    assert ours == theirs and list(ours) == list(theirs)
+    assert {key: (value, type(value)) for key, value in ours.items() if key not in issue or key in ("count", "userCount", "firstSeen")} == {
+        "windowStart": ("2026-09-02T00:00:00Z", str), "windowEnd": ("2026-12-01T09:00:00Z", str),
+        "windowCount": ("3", str), "windowUserCount": (2, int), "windowFirstSeen": ("2026-11-30T10:00:00Z", str),
+        "count": ("41", str), "userCount": (9, int), "firstSeen": ("2026-09-03T10:00:00.250000Z", str),
+    }
+
+
+def test_given_null_figures_or_no_lifetime_then_nulls_stay_null_and_no_lifetime_fails_naming_the_issue():
+    """A null figure stays null (the Builder's Jinja writes the text "None"); an issue without
+    `lifetime` (Sentry before dynamic issue counts) fails the read, as the AddFields did."""
+    import pytest
+    from airbyte_cdk.sources.types import StreamSlice
+
+    from source_sentry.components import IssueWindowAndTotals
+
+    window = StreamSlice(partition={}, cursor_slice={"start_time": "2026-09-02T00:00:00Z", "end_time": "2026-12-01T08:59:59Z"})
+    record = {"id": "7", "count": "3", "userCount": None, "firstSeen": "2026-11-30T10:00:00Z",
+              "lifetime": {"count": "5", "userCount": None, "firstSeen": None}}
+    IssueWindowAndTotals().transform(record, config={}, stream_slice=window)
+    assert (record["count"], record["userCount"], record["firstSeen"]) == ("5", None, None)
+    assert (record["windowCount"], record["windowUserCount"], record["windowFirstSeen"]) == ("3", None, "2026-11-30T10:00:00Z")
+    with pytest.raises(ValueError, match=r"issue 8 without its all-time totals \(`lifetime`\)"):
+        IssueWindowAndTotals().transform({"id": "8", "count": "1"}, config={}, stream_slice=window)
