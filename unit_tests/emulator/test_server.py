@@ -529,8 +529,9 @@ def test_rate_limit_rule_answers_429_without_retry_after(fresh):
 def test_concurrency_limit(fresh):
     import threading
 
-    fresh.rate_limits.append(RateLimitRule(r"/events/$", limit=100, window_seconds=60, concurrent_limit=1))
-    fresh.faults.add(r"/events/$", "slow", delay=0.3, times=1)
+    rule = RateLimitRule(r"/events/$", limit=100, window_seconds=60, concurrent_limit=1)
+    fresh.rate_limits.append(rule)
+    fresh.faults.add(r"/events/$", "slow", delay=2.0, times=1)
     results = {}
 
     def slow() -> None:
@@ -538,7 +539,10 @@ def test_concurrency_limit(fresh):
 
     worker = threading.Thread(target=slow)
     worker.start()
-    time.sleep(0.1)
+    # the second request goes once the first is in flight (not after a fixed sleep: flaky under load)
+    deadline = time.monotonic() + 10
+    while rule._in_flight == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
     second = get(fresh, "projects/acme/web/events/")
     worker.join()
     assert results["slow"].status_code == 200
