@@ -160,7 +160,10 @@ def _start_emulator():
 
 def _ground_truth_counts(emulator) -> Dict[str, Any]:
     """What the emulator holds per stream (usage statistics are aggregated by the API: not counted)."""
+    from sentry_emulator.dataset.releases import listed_deploys
+
     dataset = emulator.dataset
+    releases = {release["version"]: release for release in dataset.releases}
     return {
         "projects": len(dataset.projects),
         "project_detail": len(dataset.project_details),
@@ -171,7 +174,8 @@ def _ground_truth_counts(emulator) -> Dict[str, Any]:
         "members": len(dataset.members),
         "project_keys": sum(len(keys) for keys in dataset.project_keys.values()),
         "environments": sum(len(environments) for environments in dataset.environments.values()),
-        "release_deploys": sum(len(deploys) for deploys in dataset.deploys.values()),
+        # Sentry lists a release's last deploy per project and environment, not every deploy
+        "release_deploys": sum(len(listed_deploys(releases[version], deploys)) for version, deploys in dataset.deploys.items()),
         "organization_stats": "-",
         # spans of the last 29 days (how far back the connector reads spans)
         "explore_spans": sum(1 for span in dataset.explore["spans"]

@@ -40,6 +40,7 @@ from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_sentry.config_checks import parse_duration, unreachable_host
 from source_sentry.state import SavedStateMigration, _parse
+from source_sentry.waits import clock_time, failure_reason
 
 logger = logging.getLogger("airbyte")
 
@@ -151,13 +152,16 @@ class _Api:
         path = url.split("?", 1)[0]
         for attempt in range(ATTEMPTS):
             last = attempt == ATTEMPTS - 1
+            seconds = self._backoff * 2 ** attempt
             try:
                 response = requests.get(url, params=params, headers=self._headers, timeout=REQUEST_TIMEOUT_SECONDS)
             except requests.exceptions.RequestException as error:
+                answer: Any = error
                 if last:
                     reason = unreachable_host(self._base) or f"Could not reach Sentry at {path} ({type(error).__name__})."
                     raise _failure(reason, FailureType.transient_error) from None
             else:
+                answer = response
                 if response.status_code == 200:
                     try:
                         response.json()
@@ -178,7 +182,11 @@ class _Api:
                 if last:
                     raise _failure(f"Sentry answered {path} with {response.status_code} {ATTEMPTS} times.",
                                    FailureType.transient_error)
-            time.sleep(self._backoff * 2 ** attempt)
+                if response.headers.get("Retry-After", "").isdigit():  # a proxy's, honoured as the streams do
+                    seconds = max(seconds, min(float(response.headers["Retry-After"]), 600.0))
+            logger.info(f"Retrying GET {url} at {clock_time(time.time() + seconds)}, in {seconds:.1f} s "
+                        f"(retry {attempt + 1} of {ATTEMPTS - 1}): {failure_reason(answer)}.")
+            time.sleep(seconds)
         raise AssertionError("unreachable")
 
 

@@ -72,13 +72,17 @@ class SuccessForJsonPages(ErrorHandler):
 
     error_handler: ErrorHandler
     parameters: InitVar[Mapping[str, Any]]
+    # true where the wrapped handler's filters judge JSON pages too (the explore handlers: a
+    # sampled answer, a page at the offset cap); the not-JSON predicate then parses each page again
+    judge_json_pages: bool = False
     _announced: Optional[AnnouncedBackoff] = field(default=None, init=False, repr=False)
 
     def interpret_response(self, response_or_exception: Optional[Union[requests.Response, Exception]]) -> ErrorResolution:
         if isinstance(response_or_exception, Exception):  # no answer: the budget never hears of it
             request_ended_without_answer()
         if (
-            isinstance(response_or_exception, requests.Response)
+            not self.judge_json_pages
+            and isinstance(response_or_exception, requests.Response)
             and response_or_exception.status_code == 200
             and parsed_body(response_or_exception) is not _NOT_JSON
         ):

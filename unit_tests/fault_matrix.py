@@ -10,6 +10,7 @@ streams to read (or CHECK for the `check` command), and config overrides that ma
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from explore_harness import expected_rows
 from harness import config_for, ground_truth, key_of, read, records_of
 from sentry_emulator.dataset import Dataset, build_dataset
 from sentry_emulator.server import FaultRule, RequestRecord, SentryEmulator
@@ -31,6 +33,20 @@ CHECK = ("check",)  # the streams of a row that runs `check` instead of a read
 SIZES = dict(organization="acme", projects=2, events_per_project=130, issues_per_project=120, releases=130)
 PROJECTS = ["web", "api"]
 STATS_DAYS = 3  # organization_stats reads one day per request: 3 days, 3 or 4 requests
+# An explore query over every project (10 days of spans: two windows, a schema probe first). Over
+# several projects it first asks for the organization's features (global-views), and without them
+# for its projects, outside any stream (source_sentry/explore.py _Api).
+SPANS_QUERY = {"name": "spans", "dataset": "spans", "fields": ["span.op", "span.duration"]}
+EXPLORE_DAYS = 10
+
+
+def explore_config() -> Dict[str, Any]:
+    start = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(days=EXPLORE_DAYS)
+    return {"start_date": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "explore_queries": [SPANS_QUERY]}
+
+
+def without_global_views(emulator: SentryEmulator) -> None:
+    emulator.set_feature("global-views", False)
 
 
 @dataclass(frozen=True)
@@ -38,8 +54,10 @@ class Endpoint:
     name: str
     path: str  # regex (re.search) on the request path, without the query string
     streams: Tuple[str, ...]  # what the case reads (CHECK: the `check` command)
-    config: Mapping[str, Any] = field(default_factory=dict)  # config overrides for the read (a callable: its value)
+    # config overrides for the read (a callable value: its value), or a callable that gives them
+    config: Any = field(default_factory=dict)
     nth: int = 2  # the nth matching request gets the fault (the 2nd: a later page or partition)
+    setup: Optional[Callable[[SentryEmulator], None]] = None  # what the emulator must be for the read to send it
 
 
 ENDPOINTS: List[Endpoint] = [
@@ -58,6 +76,11 @@ ENDPOINTS: List[Endpoint] = [
     Endpoint("project_keys", r"^/api/0/projects/acme/[^/]+/keys/$", ("project_keys",)),
     Endpoint("project_environments", r"^/api/0/projects/acme/[^/]+/environments/$", ("environments",)),
     Endpoint("stats_v2", r"^/api/0/organizations/acme/stats_v2/$", ("organization_stats",), {"start_date": lambda: stats_start()}),
+    Endpoint("explore_events_as_schema_probe", r"^/api/0/organizations/acme/events/$", ("explore_spans",), explore_config, nth=1),
+    Endpoint("explore_events", r"^/api/0/organizations/acme/events/$", ("explore_spans",), explore_config, nth=2),
+    Endpoint("org_details_for_explore", r"^/api/0/organizations/acme/$", ("explore_spans",), explore_config, nth=1),
+    Endpoint("org_projects_for_explore", r"^/api/0/organizations/acme/projects/$", ("explore_spans",), explore_config, nth=1,
+             setup=without_global_views),
 ]
 
 
@@ -103,7 +126,8 @@ def matrix_dataset() -> Dataset:
 
 
 def case_config(emulator: SentryEmulator, endpoint: Endpoint) -> Dict[str, Any]:
-    return config_for(emulator, **{key: value() if callable(value) else value for key, value in endpoint.config.items()})
+    overrides = endpoint.config() if callable(endpoint.config) else endpoint.config
+    return config_for(emulator, **{key: value() if callable(value) else value for key, value in overrides.items()})
 
 
 def stats_start() -> str:
@@ -112,6 +136,10 @@ def stats_start() -> str:
 
 
 def expected_records(dataset: Dataset, stream: str, config: Mapping[str, Any]) -> List[Dict[str, Any]]:
+    if stream.startswith("explore_"):
+        (query,) = [query for query in config["explore_queries"] if f"explore_{query['name']}" == stream]
+        since = datetime.strptime(config["start_date"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        return expected_rows(dataset, query["dataset"], query["fields"], since=since)
     rows = ground_truth(dataset, stream, config.get("projects"))
     if stream == "organization_stats" and config.get("start_date"):
         rows = [row for row in rows if row["date"] >= config["start_date"][:10]]
@@ -120,9 +148,39 @@ def expected_records(dataset: Dataset, stream: str, config: Mapping[str, Any]) -
 
 def run_case(emulator: SentryEmulator, endpoint: Endpoint, fault: Fault) -> CaseResult:
     """One cell: the fault on the endpoint's nth request, then the row's read (or check)."""
+    if endpoint.setup:
+        endpoint.setup(emulator)
     rule = emulator.faults.add(endpoint.path, fault.kind, every=endpoint.nth, times=1, **fault.options)
     config = case_config(emulator, endpoint)
     started = time.monotonic()
+    check_status, records, errors, logs = None, {}, [], []
+    # what is logged before the read's own output starts (the source's construction normalizes the
+    # config, and explore queries ask Sentry then: source_sentry/explore.py)
+    early = _Lines()
+    airbyte_logger = logging.getLogger("airbyte")
+    airbyte_logger.addHandler(early)
+    try:
+        check_status, records, errors, logs = _run(config, endpoint)
+    finally:
+        airbyte_logger.removeHandler(early)
+    seconds = time.monotonic() - started
+    expected = {stream: expected_records(emulator.dataset, stream, config) for stream in records}
+    pattern = re.compile(endpoint.path)
+    log = emulator.requests
+    return CaseResult(records, expected, errors, check_status, log, [r for r in log if pattern.search(r.path)], rule, seconds,
+                      early.lines + logs, emulator.url)
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: List[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def _run(config: Mapping[str, Any], endpoint: Endpoint) -> tuple:
     check_status, records, errors, logs = None, {}, [], []
     if endpoint.streams == CHECK:
         status = SourceSentry(config=config).check(logging.getLogger("airbyte"), config)
@@ -132,12 +190,7 @@ def run_case(emulator: SentryEmulator, endpoint: Endpoint, fault: Fault) -> Case
         records = {stream: records_of(output, stream) for stream in endpoint.streams}
         errors = [m.trace.error.message for m in output.errors]
         logs = [m.log.message for m in output.logs]
-    seconds = time.monotonic() - started
-    expected = {stream: expected_records(emulator.dataset, stream, config) for stream in records}
-    pattern = re.compile(endpoint.path)
-    log = emulator.requests
-    return CaseResult(records, expected, errors, check_status, log, [r for r in log if pattern.search(r.path)], rule, seconds,
-                      logs, emulator.url)
+    return check_status, records, errors, logs
 
 
 def run_row(start_emulator: Callable[..., SentryEmulator], dataset: Dataset, endpoint: Endpoint,
@@ -145,6 +198,8 @@ def run_row(start_emulator: Callable[..., SentryEmulator], dataset: Dataset, end
     """Every fault of `faults` on one endpoint, each cell with its own emulator, side by side
     (`workers` at once, all by default): a cell mostly sleeps in its retry's back-off (at least
     1 s, which the CDK adds to every wait), so running them together keeps the matrix fast."""
+    if endpoint.setup:  # the setup changes the organization: the row's own copy of it, not the module's
+        dataset = dataclasses.replace(dataset, organization=dict(dataset.organization))
     emulators = [start_emulator(dataset, **fault.emulator) for fault in faults]
     with ThreadPoolExecutor(max_workers=workers or len(faults)) as pool:
         return list(pool.map(lambda pair: run_case(pair[0], endpoint, pair[1]), zip(emulators, faults)))

@@ -49,7 +49,7 @@ def catalog_for(streams: Iterable[str], sync_mode: SyncMode = SyncMode.full_refr
     builder = CatalogBuilder()
     for name in streams:
         builder.with_stream(
-            ConfiguredAirbyteStreamBuilder().with_name(name).with_sync_mode(sync_mode).with_primary_key(PRIMARY_KEYS.get(name, [[STREAMS[name][0]]]))
+            ConfiguredAirbyteStreamBuilder().with_name(name).with_sync_mode(sync_mode).with_primary_key(primary_key_of(name))
         )
     return builder.build()
 
@@ -165,8 +165,15 @@ def usage_rows(dataset: Dataset) -> List[Dict[str, Any]]:
     return [dict(zip(("date", "category", "outcome", "project_id", "quantity"), key + (quantity,))) for key, quantity in totals.items()]
 
 
+def primary_key_of(stream: str) -> List[List[str]]:
+    """A stream's primary key; an explore row stream (explore_<name>) is keyed by id."""
+    if stream.startswith("explore_"):
+        return [["id"]]
+    return PRIMARY_KEYS.get(stream, [[STREAMS[stream][0]]])
+
+
 def key_of(stream: str, record: Mapping[str, Any]) -> tuple:
-    return tuple(str(record[path[0]]) for path in PRIMARY_KEYS.get(stream, [[STREAMS[stream][0]]]))
+    return tuple(str(record[path[0]]) for path in primary_key_of(stream))
 
 
 def final_state(output: EntrypointOutput, stream: str) -> Any:
