@@ -260,7 +260,11 @@ class Implementation:
         return path
 
     def discovered(self, config_path: Path) -> Dict[str, Any]:
-        key = str(config_path)
+        """The streams `discover` lists for this config, run once per implementation and config: configs
+        that differ only in the emulator's address or the projects selected list the same streams
+        (neither connector's discover sends a request), so they share one (unmeasured) discover run."""
+        config = json.loads(config_path.read_text())
+        key = json.dumps({k: v for k, v in config.items() if k not in ("hostname", "projects", "project")}, sort_keys=True)
         if key not in self._catalogs:
             streams = {}
             for line in run_plain(self.base() + ["discover", "--config", str(config_path)], cwd=self.workdir, env=self.env).splitlines():

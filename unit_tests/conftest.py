@@ -1,10 +1,12 @@
 """Shared fixtures: a live Sentry API emulator on 127.0.0.1 and its ground truth."""
 from __future__ import annotations
 
+import copy
 from datetime import datetime, timezone
-from typing import Callable, Iterator
+from typing import Any, Callable, Dict, Iterator
 
 import pytest
+from airbyte_cdk.sources.declarative import concurrent_declarative_source
 
 from sentry_emulator.dataset import Dataset, build_dataset
 from sentry_emulator.server import SentryEmulator
@@ -14,6 +16,26 @@ NOW = datetime.now(timezone.utc).replace(microsecond=0)
 
 # Big enough for three pages of 100 on every paginated stream.
 DEFAULT_SIZES = dict(organization="acme", projects=3, events_per_project=230, issues_per_project=210, releases=240)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def component_schema_parsed_once() -> Iterator[None]:
+    """The CDK parses its declarative component schema (declarative_component_schema.yaml, shipped in
+    the package) again for every source it builds: ~90 ms of CPU, about half of building a
+    SourceSentry, and the tests build about a thousand sources. The file does not change during a
+    run, so each test process parses it once and every source gets its own deep copy of the result
+    (4 ms), as if it had parsed it. Tests only: a connector process builds one source. The commands
+    the tests run as subprocesses take the CDK's own path. If the CDK renames the function, setattr
+    fails here, loudly."""
+    original = concurrent_declarative_source.get_declarative_component_schema
+    parsed: Dict[str, Any] = original()
+
+    def parsed_once() -> Dict[str, Any]:
+        return copy.deepcopy(parsed)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(concurrent_declarative_source, "get_declarative_component_schema", parsed_once)
+        yield
 
 
 @pytest.fixture(scope="session")

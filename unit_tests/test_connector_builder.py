@@ -86,6 +86,18 @@ def _load_generator():
 generator = _load_generator()
 STREAMS: List[str] = generator.stream_names(yaml.safe_load(PACKAGED_MANIFEST.read_text()))
 MANIFESTS = {"packaged": PACKAGED_MANIFEST, "builder": BUILDER_MANIFEST}
+
+
+_PARSED: Dict[Path, Any] = {}
+
+
+def load_manifest(path: Path) -> Dict[str, Any]:
+    """The manifest file as yaml.safe_load reads it, parsed once per test process (the builder
+    edition takes ~0.2 CPU-s to parse, and most tests here need it); each caller gets its own deep
+    copy, since the CDK resolves references in the manifest it is given, in place."""
+    if path not in _PARSED:
+        _PARSED[path] = yaml.safe_load(path.read_text())
+    return copy.deepcopy(_PARSED[path])
 WINDOWED = {"events": "dateCreated", "issues": "lastSeen"}
 # The Builder reads 5 slices: organization_stats' first 5 days (89 days ago) hold no usage in the
 # emulator (usage covers 30 days), so its test read starts 4 days ago.
@@ -94,7 +106,7 @@ TEST_READ_CONFIG = {"organization_stats": {"start_date": (NOW - timedelta(days=4
 
 def builder_request(tmp_path: Path, manifest: Path, command: str, config: Dict[str, Any], stream: str | None = None) -> Dict[str, Any]:
     """Runs one Connector Builder request as the Builder's server does; returns the message it prints."""
-    request_config = {**config, "__command": command, "__injected_declarative_manifest": yaml.safe_load(manifest.read_text())}
+    request_config = {**config, "__command": command, "__injected_declarative_manifest": load_manifest(manifest)}
     config_path = tmp_path / f"{command}-config.json"
     config_path.write_text(json.dumps(request_config))
     # The Builder's server always sends a catalog: the stream to test_read, none to resolve.
@@ -229,7 +241,7 @@ def test_given_the_packaged_manifest_when_the_builder_loads_it_then_it_refuses_i
 
 def test_given_a_manifest_with_url_base_and_path_when_test_read_then_the_builder_warns_of_each(tmp_path, shared_emulator):
     """Control: the warnings the tests above expect to be absent do show up for a deprecated requester."""
-    manifest = yaml.safe_load(BUILDER_MANIFEST.read_text())
+    manifest = load_manifest(BUILDER_MANIFEST)
     requester = manifest["definitions"]["requester"]
     requester.pop("url")
     requester["url_base"] = "{{ config['api_base'] }}"
@@ -277,7 +289,7 @@ def test_given_the_checked_in_builder_manifest_then_it_is_what_the_generator_wri
 
 def test_given_the_builder_manifest_then_it_is_the_packaged_manifest_without_custom_code_and_with_each_schema_file_inline():
     packaged = yaml.safe_load(PACKAGED_MANIFEST.read_text())
-    builder = yaml.safe_load(BUILDER_MANIFEST.read_text())
+    builder = load_manifest(BUILDER_MANIFEST)
 
     loaders = [row.pop("schema_loader") for row in builder["streams"]]
 
@@ -292,7 +304,7 @@ def test_given_the_builder_manifest_when_discovering_then_the_catalog_is_the_pac
     from source_sentry import SourceSentry
 
     config = config_for(shared_emulator)
-    builder = entrypoint_discover(ConcurrentDeclarativeSource(source_config=yaml.safe_load(BUILDER_MANIFEST.read_text()), config=config), config)
+    builder = entrypoint_discover(ConcurrentDeclarativeSource(source_config=load_manifest(BUILDER_MANIFEST), config=config), config)
     packaged = entrypoint_discover(SourceSentry(config=config), config)
 
     assert builder.catalog.catalog.streams == packaged.catalog.catalog.streams
@@ -302,7 +314,7 @@ def test_given_the_builder_manifest_when_discovering_then_the_catalog_is_the_pac
 def test_given_the_builder_manifest_when_reading_every_stream_then_records_are_the_packaged_connectors(shared_emulator):
     config = config_for(shared_emulator)
     catalog = catalog_for(STREAMS)
-    source = ConcurrentDeclarativeSource(source_config=yaml.safe_load(BUILDER_MANIFEST.read_text()), config=config, catalog=catalog)
+    source = ConcurrentDeclarativeSource(source_config=load_manifest(BUILDER_MANIFEST), config=config, catalog=catalog)
 
     builder = entrypoint_read(source, config, catalog)
     packaged = read(config, STREAMS)
