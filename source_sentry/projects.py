@@ -21,13 +21,21 @@ costs a second fetch).
 """
 from __future__ import annotations
 
+import copy
+import json
+import logging
 import threading
 from collections import OrderedDict
 from dataclasses import InitVar, dataclass
-from typing import Any, Iterable, List, Mapping, Optional
+from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from airbyte_cdk.sources.declarative.partition_routers.partition_router import PartitionRouter
 from airbyte_cdk.sources.types import Config, StreamSlice, StreamState
+
+from source_sentry.parse_once import parsed_body
+
+logger = logging.getLogger("airbyte")
 
 SCOPES_KEPT = 16
 
@@ -40,6 +48,8 @@ class _Scope:
         self.lock = threading.Lock()
         self.slices: Optional[List[StreamSlice]] = None
         self.error: Optional[BaseException] = None
+        self.saved_states: Dict[str, Mapping[str, Any]] = {}  # stream -> saved state (remember_saved_state)
+        self.checks: Dict[Any, Optional[Dict[str, int]]] = {}  # (dataset, since) -> events per project id
 
 
 _scopes: "OrderedDict[int, _Scope]" = OrderedDict()
@@ -105,3 +115,170 @@ class SharedProjectSelection(PartitionRouter):
 
     def get_request_body_json(self, *, stream_state=None, stream_slice=None, next_page_token=None) -> Mapping[str, Any]:
         return self.router.get_request_body_json(stream_state=stream_state, stream_slice=stream_slice, next_page_token=next_page_token)
+
+
+# ------------------------------------------------------------------------------------------------
+# A sync with nothing new: projects whose events did not change since the last sync are not read.
+# ------------------------------------------------------------------------------------------------
+#
+# Why Python: deciding per project from one organization-level answer and the stream's saved
+# per-project state is logic no declarative router has.
+#
+# What Sentry can say in one request. The project events endpoint lists the events of Snuba's
+# errors dataset (src/sentry/issues/endpoints/project_events.py: eventstore.backend.get_events,
+# whose `dataset` defaults to Dataset.Events, src/sentry/services/eventstore/snuba/backend.py),
+# windowed on the event `timestamp`, start inclusive, end exclusive. The organization events
+# endpoint reads the same dataset with `dataset=errors` (src/sentry/snuba/utils.py DATASET_OPTIONS;
+# src/sentry/api/endpoints/organization_events.py) and can group it: `field=project.id&field=count()`
+# with `project=-1` gives, per project, how many events have a timestamp in [since, until). Those
+# counts only grow while events are stored, late ones included, so a project whose count over one
+# fixed window [since, until) is the same as at the last sync has had no event stored since, at
+# any timestamp in the window. (stats_v2 counts accepted outcomes by the time Sentry received them,
+# not by event timestamp, and includes events later dropped by inbound filters or deleted: it cannot
+# say which timestamps changed. The issues endpoint's lastSeen query is per issue, one page per 100
+# issues seen since the oldest cursor: not a handful.)
+#
+# The rule, for a project P whose saved cursor is S_P (the stream's next request reads [S_P, now]):
+# P is skipped only if the saved state has a cursor for P with S_P >= since (the window covers all
+# the stream would read), the last sync's count for P over the same `since` is known, and today's
+# count over [since, until) equals it. Anything else reads P: no saved state (a project that joins
+# later reads its whole history), a window reset, a check that failed or whose answer is incomplete
+# (the organization lacks Sentry's global-views feature: 400 "You cannot view events from multiple
+# projects."). `until` is the check's own start, before the stream's window end (the CDK evaluates
+# it when it slices each partition, after the check): an event between the two is not in today's
+# count, so the next sync sees the count grow and reads P again; it is never lost. The counts are
+# the router's state (the CDK keeps a partition router's get_stream_state under the stream's
+# `parent_state`, committing the value sampled after a partition only once every partition
+# generated before it is closed): a project's new count joins that state only as its partition is
+# handed out, or at once when it is skipped, so a project whose read failed keeps its old count and
+# is read again. A skipped project yields no partition: the CDK's ConcurrentPerPartitionCursor keeps
+# the saved cursor of partitions it does not see (its `state` lists every cursor it loaded).
+# Limits: a deletion and an arrival between two syncs that leave a project's count unchanged hide
+# the arrival (Sentry deletes events with their issue or by a data deletion request).
+
+ACTIVITY_KEY = "project_activity"
+ACTIVITY_SINCE = timedelta(days=60)  # a new window starts this long ago, at midnight UTC
+ACTIVITY_KEPT_UNTIL = timedelta(days=88)  # ...and is kept while inside Sentry's 90-day retention
+ACTIVITY_PAGES = 100  # at most 10,000 projects with events: past that, every project is read
+
+
+def remember_saved_state(config: Config, stream: str, state: Mapping[str, Any]) -> None:
+    """The stream's saved state, as its state migration hands it to the cursor (state.py)."""
+    scope = scope_of(config)
+    with scope.lock:
+        scope.saved_states[stream] = state
+
+
+@dataclass
+class SkipUnchangedProjects(SharedProjectSelection):
+    """The shared selection without the projects whose events did not change since the last sync
+    (see above). `requester` sends the organization events check."""
+
+    requester: Any = None
+    stream_name: str = ""
+
+    def __post_init__(self, parameters: Mapping[str, Any]) -> None:
+        self._state: Optional[Dict[str, Any]] = None
+        self._lock = threading.Lock()
+
+    def stream_slices(self) -> Iterable[StreamSlice]:
+        slices = list(super().stream_slices())
+        scope = scope_of(self.config)
+        with scope.lock:
+            saved = scope.saved_states.get(self.stream_name) or {}
+        previous = (saved.get("parent_state") or {}).get(ACTIVITY_KEY) or {}
+        cursors = _saved_cursors(saved)
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        since = _window_start(previous, now)
+        counts = self._counts(scope, since, now) if slices else None
+        known = dict(previous.get("counts") or {}) if previous.get("since") == since else {}
+        state = {"since": since, "until": _iso(now), "counts": known}
+        with self._lock:
+            self._state = state if counts is not None else (previous or None)
+        skipped = 0
+        for stream_slice in slices:
+            project_id = str(stream_slice.extra_fields.get("id"))
+            cursor = cursors.get(_partition_key(stream_slice.partition))
+            if counts is not None:
+                new = counts.get(project_id, 0)
+                if cursor is not None and cursor >= since and known.get(project_id) == new:
+                    skipped += 1
+                    continue  # its count is kept as it was (equal)
+                with self._lock:
+                    state["counts"] = {**state["counts"], project_id: new}
+            yield stream_slice
+        if counts is not None:
+            logger.info(f"Stream '{self.stream_name}': {skipped} of {len(slices)} projects have no new events since the last sync, "
+                        f"by one organization-level count over [{since}, {_iso(now)}): they are not read.")
+
+    def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
+        with self._lock:
+            return {ACTIVITY_KEY: copy.deepcopy(self._state)} if self._state else {}
+
+    def _counts(self, scope: _Scope, since: str, until: datetime) -> Optional[Dict[str, int]]:
+        """Events per project id over [since, until), one answer per read and window (shared by
+        the streams that ask for the same one); None when Sentry could not say."""
+        key = ("errors", since)
+        with scope.lock:
+            if key not in scope.checks:
+                scope.checks[key] = self._fetch_counts(since, until)
+            return scope.checks[key]
+
+    def _fetch_counts(self, since: str, until: datetime) -> Optional[Dict[str, int]]:
+        params = {"dataset": "errors", "field": ["project.id", "count()"], "project": "-1", "sort": "project.id",
+                  "start": since, "end": _iso(until), "per_page": "100"}
+        counts: Dict[str, int] = {}
+        try:
+            for _ in range(ACTIVITY_PAGES):
+                response = self.requester.send_request(request_params=params)
+                body = parsed_body(response) if response is not None else None
+                rows = body.get("data") if isinstance(body, dict) else None
+                if not isinstance(rows, list):
+                    raise ValueError(f"no data in the answer: {str(body)[:200]}")
+                for row in rows:
+                    counts[str(row["project.id"])] = int(row["count()"])
+                following = response.links.get("next") or {}
+                if following.get("results") != "true":
+                    return counts
+                params = {**params, "cursor": following["cursor"]}
+            raise ValueError(f"more than {ACTIVITY_PAGES} pages of projects")
+        except Exception as error:  # any doubt: every project is read
+            message = getattr(error, "message", None) or str(error)
+            logger.warning(f"Could not count the organization's events per project ({message}): every project is read.")
+            return None
+
+
+def _window_start(previous: Mapping[str, Any], now: datetime) -> str:
+    since = previous.get("since")
+    if isinstance(since, str) and _parse(since) is not None and _parse(since) >= now - ACTIVITY_KEPT_UNTIL:
+        return since
+    return _iso((now - ACTIVITY_SINCE).replace(hour=0, minute=0, second=0))
+
+
+def _saved_cursors(saved: Mapping[str, Any]) -> Dict[str, str]:
+    """Partition key -> the saved cursor (as an ISO string to the second), per project."""
+    cursors = {}
+    if saved.get("use_global_cursor"):
+        return cursors
+    for entry in saved.get("states") or []:
+        values = [v for v in (entry.get("cursor") or {}).values() if isinstance(v, str)]
+        moment = _parse(values[0]) if len(values) == 1 else None
+        if moment is not None:
+            cursors[_partition_key(entry.get("partition") or {})] = _iso(moment)
+    return cursors
+
+
+def _partition_key(partition: Mapping[str, Any]) -> str:
+    return json.dumps(partition, sort_keys=True, default=str)
+
+
+def _parse(value: Any) -> Optional[datetime]:
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
