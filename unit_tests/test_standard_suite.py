@@ -136,7 +136,9 @@ def test_given_the_acceptance_config_then_the_cdk_collects_one_scenario_per_conf
         ),
         (
             "integration_tests/invalid_config_unknown_project.json",
-            "Stream events is not available: "
+            # project_detail is the first project stream checked: it fetches the selection, which
+            # the project streams share (source_sentry/projects.py)
+            "Stream project_detail is not available: "
             "Project 'no-such-project' was not found in organization 'acme' on {url} (404). "
             "Check the project slugs and that the token's user can see the project.",
         ),
