@@ -24,6 +24,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import math
 import threading
 from collections import OrderedDict
 from dataclasses import InitVar, dataclass
@@ -188,28 +189,45 @@ class SkipUnchangedProjects(SharedProjectSelection):
             saved = scope.saved_states.get(self.stream_name) or {}
         previous = (saved.get("parent_state") or {}).get(ACTIVITY_KEY) or {}
         cursors = _saved_cursors(saved)
+        parts = _saved_parts(saved)
         now = datetime.now(timezone.utc).replace(microsecond=0)
         since = _window_start(previous, now)
         counts = self._counts(scope, since, now) if slices else None
         known = dict(previous.get("counts") or {}) if previous.get("since") == since else {}
-        state = {"since": since, "until": _iso(now), "counts": known}
+        parts_done = {key: list(value) for key, value in (previous.get("parts_done") or {}).items()}
+        state = {"since": since, "until": _iso(now), "counts": known, "parts_done": parts_done}
         with self._lock:
-            self._state = state if counts is not None else (previous or None)
-        skipped = 0
+            self._state = state if counts is not None else {**previous, "parts_done": parts_done}
+        part_size = int(self.config.get("events_part_size") or PART_SIZE)
+        origin = _origin(self.config, now)
+        skipped = split = 0
         for stream_slice in slices:
             project_id = str(stream_slice.extra_fields.get("id"))
-            cursor = cursors.get(_partition_key(stream_slice.partition))
+            new = counts.get(project_id, 0) if counts is not None else None
+            project_key = _partition_key(stream_slice.partition)
+            saved_parts = parts.get(project_key, [])
+            cursor = cursors.get(project_key)
+            todo: List[StreamSlice] = [stream_slice]
+            if saved_parts or (cursor is None and new is not None and origin is not None):
+                estimate = _estimate(new, since, now, origin) if new is not None and origin is not None else 0
+                todo, cursor = _parts_to_read(stream_slice, saved_parts, set(parts_done.get(project_key, [])), estimate, part_size, origin, now)
+                split += len(todo) > 1
             if counts is not None:
-                new = counts.get(project_id, 0)
-                if cursor is not None and cursor >= since and known.get(project_id) == new:
+                if len(todo) <= 1 and cursor is not None and cursor >= since and known.get(project_id) == new:
                     skipped += 1
                     continue  # its count is kept as it was (equal)
+            for index, part in enumerate(todo):
                 with self._lock:
-                    state["counts"] = {**state["counts"], project_id: new}
-            yield stream_slice
+                    if counts is not None and index == len(todo) - 1:  # with the project's last partition
+                        state["counts"] = {**state["counts"], project_id: new}
+                    if "part" in part.partition:  # committed by the CDK once this part and all before it are read
+                        done = state["parts_done"].get(project_key, [])
+                        state["parts_done"] = {**state["parts_done"], project_key: sorted(set(done) | {part.partition["part"]})}
+                yield part
         if counts is not None:
             logger.info(f"Stream '{self.stream_name}': {skipped} of {len(slices)} projects have no new events since the last sync, "
-                        f"by one organization-level count over [{since}, {_iso(now)}): they are not read.")
+                        f"by one organization-level count over [{since}, {_iso(now)}): they are not read."
+                        + (f" {split} large projects are read in parts." if split else ""))
 
     def get_stream_state(self) -> Optional[Mapping[str, StreamState]]:
         with self._lock:
@@ -246,6 +264,102 @@ class SkipUnchangedProjects(SharedProjectSelection):
             message = getattr(error, "message", None) or str(error)
             logger.warning(f"Could not count the organization's events per project ({message}): every project is read.")
             return None
+
+
+# ------------------------------------------------------------------------------------------------
+# A first sync of a huge project resumes near where it stopped.
+# ------------------------------------------------------------------------------------------------
+#
+# The events window of a project is one slice (the windowed cursor's P91D step spans Sentry's
+# retention), read newest first: its state advances only when the slice is done. The cursor's step
+# is evaluated with the config alone (the CDK builds it once per stream), so it cannot depend on a
+# project's volume. Instead a project without saved state whose estimated volume in the window is
+# above `events_part_size` (default PART_SIZE, about 15-20 minutes at Sentry's 60 requests a minute
+# of 100 events) is read as several partitions, each a part of its history: [b0, b1), [b1, b2)...,
+# equal spans of time, the oldest open below, the newest open above. Each part is its own partition
+# (key: "part": "b_i/b_i+1"), with its own cursor and state; the manifest clamps the requests of a
+# part to its bounds (extra_fields part_start, part_end). A part's state exists only once its slice
+# is read to the end, so after an interruption the rerun finds the finished parts in the saved
+# state and reads the others: what it reads again is at most the parts that were being read. The
+# bounds live in the partition keys, so they are saved with each part's own state in one message
+# (a router state in `parent_state` could lag behind the parts' states). Unfinished ranges are
+# split again by the same rule. Once every part is done, the newest (open above) part is the
+# project's partition for later syncs, and the others are never read again.
+# The volume is estimated from the activity count above (events over [since, until), scaled to the
+# window): no extra request. Sentry's stats_v2 grouped by project gives totals, not daily series.
+# Parts are only cut where the whole window is one step of the windowed cursor (Sentry's 90 days).
+
+PART_SIZE = 100_000
+ONE_STEP = timedelta(days=91)
+
+
+def _origin(config: Config, now: datetime) -> Optional[datetime]:
+    """The start of the events window (the windowed cursor's start), or None when it spans more
+    than one step of the cursor (a longer self-hosted history is not cut in parts)."""
+    start = _parse(config.get("start_datetime")) if config.get("start_datetime") else now - timedelta(days=90)
+    return start if start is not None and start >= now - ONE_STEP else None
+
+
+def _estimate(count: int, since: str, until: datetime, origin: datetime) -> float:
+    span = (until - _parse(since)).total_seconds()
+    return count * max(0.0, (until - origin).total_seconds()) / span if span > 0 else 0.0
+
+
+def _saved_parts(saved: Mapping[str, Any]) -> Dict[str, List[tuple]]:
+    """Key of the project's plain partition -> its saved parts: (low, high, cursor), "" for an open end."""
+    parts: Dict[str, List[tuple]] = {}
+    for entry in saved.get("states") or []:
+        partition = dict(entry.get("partition") or {})
+        bounds = partition.pop("part", None)
+        if not isinstance(bounds, str) or "/" not in bounds:
+            continue
+        low, high = bounds.split("/", 1)
+        values = [v for v in (entry.get("cursor") or {}).values() if isinstance(v, str)]
+        parts.setdefault(_partition_key(partition), []).append((low, high, values[0] if values else None))
+    return parts
+
+
+def _parts_to_read(stream_slice: StreamSlice, saved_parts: List[tuple], done_keys: set, estimate: float, part_size: int,
+                   origin: Optional[datetime], now: datetime) -> tuple:
+    """The partitions to read for one project, and the cursor of its newest part (None: not done).
+    Done parts are not read again, except the newest (open above), read by every sync; the ranges
+    no done part covers are cut in parts (or read whole when small). A part is done when the CDK
+    committed the router state listing it (`done_keys`: every partition handed out up to it was read),
+    or when its saved cursor lies inside it: a cursor moves past the window's start only when a
+    slice is read to its end, and a part is one slice (a part not started yet saves the window's
+    start as its cursor, an empty part read to its end too, so neither says it is done)."""
+    def is_done(low: str, high: str, cursor: Optional[str]) -> bool:
+        return cursor is not None and (f"{low}/{high}" in done_keys or (low != "" and cursor[:19] >= low[:19]))
+
+    # ranges [low, high) as strings, "" below everything and "~" above (ISO times sort as strings)
+    done = sorted((low, high or "~") for low, high, cursor in saved_parts if is_done(low, high, cursor))
+    newest_cursor = next((cursor for low, high, cursor in saved_parts if high == "" and is_done(low, high, cursor)), None)
+    gaps, covered = [], ""
+    for low, high in done:
+        if low > covered:
+            gaps.append((covered, low))
+        covered = max(covered, high)
+    if covered < "~":
+        gaps.append((covered, ""))
+    todo = []
+    for gap_low, gap_high in gaps:
+        if not done and estimate <= part_size:
+            return [stream_slice], None  # a project read in one partition, as before
+        lower = _parse(gap_low) if gap_low else origin or now - timedelta(days=90)
+        upper = _parse(gap_high) if gap_high else now
+        pieces = max(1, math.ceil(estimate * (upper - lower).total_seconds() / max(1.0, (now - (origin or lower)).total_seconds()) / part_size))
+        step = (upper - lower) / pieces
+        bounds = [gap_low] + [_iso(lower + step * i) for i in range(1, pieces)] + [gap_high]
+        todo += [_part(stream_slice, bounds[i], bounds[i + 1]) for i in range(pieces)]
+    newest = [_part(stream_slice, low, "") for low, high in done if high == "~"]
+    # older parts first, the newest last (the project's activity count is committed with it)
+    todo.sort(key=lambda part: part.partition["part"].split("/")[1] or "~")
+    return todo + newest, newest_cursor
+
+
+def _part(stream_slice: StreamSlice, low: str, high: str) -> StreamSlice:
+    return StreamSlice(partition={**stream_slice.partition, "part": f"{low}/{high}"}, cursor_slice={},
+                       extra_fields={**stream_slice.extra_fields, "part_start": low or None, "part_end": high or None})
 
 
 def _window_start(previous: Mapping[str, Any], now: datetime) -> str:
