@@ -26,7 +26,7 @@ for _p in (str(REPO), str(BENCH)):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from harness import TOKEN, Bare, Implementation, Official, Ours, RunResult, install_official, official_ready, run_measured  # noqa: E402
+from harness import TOKEN, Bare, Implementation, Official, Ours, RunResult, install_official, main_python, official_ready, run_measured  # noqa: E402
 from tls import TLSSentryEmulator, make_certificates  # noqa: E402
 
 from sentry_emulator.dataset import Dataset, build_dataset  # noqa: E402
@@ -35,9 +35,9 @@ from sentry_emulator.server import RateLimitRule  # noqa: E402
 ORG = "acme"
 SIZES = {
     "full": dict(events=20_000, issues=5_000, incr=(2_000, 1_000, 500), org=(3, 500, 300, 200), memory=100_000,
-                 no_change=(5, 50, 500), large_org=200),
+                 no_change=(5, 50, 500), large_org=200, huge=(20_000, 2_000)),
     "quick": dict(events=300, issues=250, incr=(150, 120, 150), org=(2, 150, 120, 60), memory=0,
-                  no_change=(3, 12), large_org=8),
+                  no_change=(3, 12), large_org=8, huge=(900, 150)),
 }
 # Scenario 8: sentry.io's own per-endpoint limits (the endpoints' rate_limits in Sentry's code: project
 # events 60/60 s one at a time, organization events 30/s 15 at once; issues and releases as in scenario 5).
@@ -350,6 +350,60 @@ class Bench:
                           f"({run.wall / bound['total']:.2f}x; {', '.join(f'{k} {v}' for k, v in bound['detail'].items())}); "
                           f"429s {run.r429}; requests per endpoint {dict(sorted(run.ok_by_endpoint.items()))}")
 
+    def scenario_interrupted(self, events: int, part_size: int) -> None:
+        """Scenario 9: a first sync of one huge project killed (SIGKILL) once half of its events are
+        delivered, then rerun from its last STATE message. The CDK emits per-partition state at
+        most every 600 s: here (both before and after) bench/../unit_tests/frequent_state.py emits
+        it at every partition close, so a short run shows what a long one does. Ours only."""
+        import os
+        import signal
+        import subprocess
+
+        label = f"9 resume {size(events)}"
+        ds = self.dataset(1, events, 10, 5, explore=False)
+        slug = ds.projects[0]["slug"]
+        ours = self.impls[0]
+        every = {e["id"] for e in ds.events[slug]}
+        with self.emulator(ds) as emulator:
+            emulator.faults.add(r"/projects/[^/]+/[^/]+/events/$", "latency", delay=0.02)
+            # one request at a time, as sentry.io's project events endpoint allows (not its 60 a minute)
+            emulator.rate_limits = [RateLimitRule(r"/projects/[^/]+/[^/]+/events/$", 100_000, 60.0, 1)]
+            config_path = ours.write(f"config-huge{events}", {**ours.config(emulator, ORG, None), "events_part_size": part_size})
+            catalog_path = ours.write(f"catalog-huge{events}", ours.catalog(config_path, ["events"], True))
+            wrapper = [main_python(), str(REPO / "unit_tests" / "frequent_state.py"), "read", "--config", str(config_path),
+                       "--catalog", str(catalog_path)]
+            log(f"scenario {label}: first sync, killed at half")
+            emulator.clear_log()
+            process = subprocess.Popen(wrapper, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                       env={**os.environ, **ours.env}, cwd=str(self.workdir))
+            delivered, state = [], None
+            for line in process.stdout:
+                message = json.loads(line) if line.startswith("{") else {}
+                if message.get("type") == "RECORD":
+                    delivered.append(message["record"]["data"]["id"])
+                elif message.get("type") == "STATE":
+                    state = message["state"]
+                if len(delivered) >= len(every) // 2:
+                    process.send_signal(signal.SIGKILL)
+                    break
+            process.wait()
+            first_requests = len(emulator.requests)
+            state_path = ours.write(f"state-huge{events}", [state] if state else [])
+            emulator.clear_log()
+            started = time.time()
+            rerun = subprocess.run(wrapper + ["--state", str(state_path)], capture_output=True, text=True,
+                                   env={**os.environ, **ours.env}, cwd=str(self.workdir))
+            wall = time.time() - started
+            again = [json.loads(line)["record"]["data"]["id"] for line in rerun.stdout.splitlines()
+                     if line.startswith('{"type":"RECORD"') or line.startswith('{"type": "RECORD"')]
+            rerun_requests = len(emulator.requests)
+        twice = len(set(delivered) & set(again))
+        missing = len(every - set(delivered) - set(again))
+        self.notes.append(f"{label} (parts of {part_size}): killed after {len(delivered)} of {len(every)} events "
+                          f"({first_requests} requests); the rerun from the last STATE message read {len(again)} events in "
+                          f"{rerun_requests} requests, {wall:.1f}s wall: {twice} read twice ({twice / len(delivered):.0%} of "
+                          f"what was delivered), {missing} missing" + ("" if state else " (no STATE message before the kill)"))
+
     def scenario_memory(self, ds: Dataset, emulator: Any) -> None:
         self.scenario_full_refresh(ds, emulator, f"6 memory {size(self.sizes['memory'])}", "events")
 
@@ -392,11 +446,14 @@ class Bench:
             ds = self.dataset(*s["org"])
             with self.emulator(ds) as emulator:
                 self.scenario_org(ds, emulator)
-        if wanted("7"):
+        # 7-9 (ours only) run with --quick only when --only names them (the smoke test stays short)
+        if wanted("7") and (not self.quick or only):
             for projects in s["no_change"]:
                 self.scenario_no_change(projects)
-        if wanted("8"):
+        if wanted("8") and (not self.quick or only):
             self.scenario_large_org(s["large_org"])
+        if wanted("9") and (not self.quick or only):
+            self.scenario_interrupted(*s["huge"])
         if not self.quick and s["memory"] and wanted("6"):
             ds = self.dataset(1, s["memory"], 10, 10)
             with self.emulator(ds) as emulator:

@@ -160,7 +160,7 @@ class SharedProjectSelection(PartitionRouter):
 ACTIVITY_KEY = "project_activity"
 ACTIVITY_SINCE = timedelta(days=60)  # a new window starts this long ago, at midnight UTC
 ACTIVITY_KEPT_UNTIL = timedelta(days=88)  # ...and is kept while inside Sentry's 90-day retention
-ACTIVITY_PAGES = 100  # at most 10,000 projects with events: past that, every project is read
+ACTIVITY_PAGES = 100  # pages of 100 projects at most (and fewer rows than the offset cap: see _fetch_counts)
 
 
 def remember_saved_state(config: Config, stream: str, state: Mapping[str, Any]) -> None:
@@ -255,6 +255,10 @@ class SkipUnchangedProjects(SharedProjectSelection):
                     raise ValueError(f"no data in the answer: {str(body)[:200]}")
                 for row in rows:
                     counts[str(row["project.id"])] = int(row["count()"])
+                if len(counts) >= int(self.config.get("explore_offset_cap") or 10_000):
+                    # Sentry serves about 10,000 rows of a query through offset pages (README, Explore):
+                    # projects past them would look like projects without events
+                    raise ValueError(f"{len(counts)} projects with events, as many rows as Sentry pages through")
                 following = response.links.get("next") or {}
                 if following.get("results") != "true":
                     return counts
