@@ -105,3 +105,26 @@ def test_given_a_failing_check_when_syncing_then_every_project_is_read(emulator)
     # only the boundary second of each project is read again, as without the check
     assert len(records_of(second, "events")) == sum(
         1 for slug, events in emulator.dataset.events.items() for e in events if e["dateCreated"][:19] == cursors(state)[slug][:19])
+
+
+def test_given_a_project_whose_read_failed_when_syncing_again_then_it_is_read_and_its_new_event_arrives(emulator):
+    """A project's new count joins the router's state only once its partition is read: a failed
+    project is not taken for an unchanged one by the next sync."""
+    config, state = synced(emulator)
+    dataset = emulator.dataset
+    web, api = dataset.projects[0]["slug"], dataset.projects[1]["slug"]
+    moment = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=2)
+    fresh = {slug: emulator.add_event(slug, new_event(dataset, slug, moment))["id"] for slug in (web, api)}
+    emulator.faults.add(rf"^/api/0/projects/acme/{web}/events/$", "500")
+
+    failed = read(config, ["events"], SyncMode.incremental, state=state_for({"events": state}), expect_failure=True)
+
+    assert failed.errors and fresh[api] in {r["id"] for r in records_of(failed, "events")}
+    emulator.faults.clear()
+    emulator.clear_log()
+    third = read(config, ["events"], SyncMode.incremental, state=state_for({"events": final_state(failed, "events")}))
+
+    assert third.errors == []
+    assert fresh[web] in {r["id"] for r in records_of(third, "events")}
+    read_projects = {re.match(r"/api/0/projects/acme/([^/]+)/", r.path).group(1) for r in emulator.requests if r.path.endswith("/events/") and r.path != CHECK}
+    assert web in read_projects
