@@ -177,6 +177,12 @@ class SkipUnchangedProjects(SharedProjectSelection):
 
     requester: Any = None
     stream_name: str = ""
+    # What the stream reads, as Snuba datasets: events, the errors dataset; issues, the errors of
+    # error issues and the occurrences of the other issue types (issuePlatform: performance, cron,
+    # uptime... issues, src/sentry/issues/grouptype.py), whose search lists both.
+    datasets: Optional[List[str]] = None
+    # Large projects' first syncs in parts: the events stream only (its requests are clamped to a part).
+    parts: bool = True
 
     def __post_init__(self, parameters: Mapping[str, Any]) -> None:
         self._state: Optional[Dict[str, Any]] = None
@@ -199,7 +205,7 @@ class SkipUnchangedProjects(SharedProjectSelection):
         with self._lock:
             self._state = state if counts is not None else {**previous, "parts_done": parts_done}
         part_size = int(self.config.get("events_part_size") or PART_SIZE)
-        origin = _origin(self.config, now)
+        origin = _origin(self.config, now) if self.parts else None
         skipped = split = 0
         for stream_slice in slices:
             project_id = str(stream_slice.extra_fields.get("id"))
@@ -208,7 +214,7 @@ class SkipUnchangedProjects(SharedProjectSelection):
             saved_parts = parts.get(project_key, [])
             cursor = cursors.get(project_key)
             todo: List[StreamSlice] = [stream_slice]
-            if saved_parts or (cursor is None and new is not None and origin is not None):
+            if self.parts and (saved_parts or (cursor is None and new is not None and origin is not None)):
                 estimate = _estimate(new, since, now, origin) if new is not None and origin is not None else 0
                 todo, cursor = _parts_to_read(stream_slice, saved_parts, set(parts_done.get(project_key, [])), estimate, part_size, origin, now)
                 split += len(todo) > 1
@@ -225,7 +231,8 @@ class SkipUnchangedProjects(SharedProjectSelection):
                         state["parts_done"] = {**state["parts_done"], project_key: sorted(set(done) | {part.partition["part"]})}
                 yield part
         if counts is not None:
-            logger.info(f"Stream '{self.stream_name}': {skipped} of {len(slices)} projects have no new events since the last sync, "
+            logger.info(f"Stream '{self.stream_name}': {skipped} of {len(slices)} projects have no new events since the last sync "
+                        f"({' + '.join(self.datasets or ['errors'])}), "
                         f"by one organization-level count over [{since}, {_iso(now)}): they are not read."
                         + (f" {split} large projects are read in parts." if split else ""))
 
@@ -234,16 +241,24 @@ class SkipUnchangedProjects(SharedProjectSelection):
             return {ACTIVITY_KEY: copy.deepcopy(self._state)} if self._state else {}
 
     def _counts(self, scope: _Scope, since: str, until: datetime) -> Optional[Dict[str, int]]:
-        """Events per project id over [since, until), one answer per read and window (shared by
-        the streams that ask for the same one); None when Sentry could not say."""
-        key = ("errors", since)
-        with scope.lock:
-            if key not in scope.checks:
-                scope.checks[key] = self._fetch_counts(since, until)
-            return scope.checks[key]
+        """Events per project id over [since, until), summed over the stream's datasets, one answer
+        per read, dataset and window (shared by the streams that ask for the same one); None when
+        Sentry could not say."""
+        total: Dict[str, int] = {}
+        for dataset in self.datasets or ["errors"]:
+            key = (dataset, since)
+            with scope.lock:
+                if key not in scope.checks:
+                    scope.checks[key] = self._fetch_counts(dataset, since, until)
+                counts = scope.checks[key]
+            if counts is None:
+                return None
+            for project_id, count in counts.items():
+                total[project_id] = total.get(project_id, 0) + count
+        return total
 
-    def _fetch_counts(self, since: str, until: datetime) -> Optional[Dict[str, int]]:
-        params = {"dataset": "errors", "field": ["project.id", "count()"], "project": "-1", "sort": "project.id",
+    def _fetch_counts(self, dataset: str, since: str, until: datetime) -> Optional[Dict[str, int]]:
+        params = {"dataset": dataset, "field": ["project.id", "count()"], "project": "-1", "sort": "project.id",
                   "start": since, "end": _iso(until), "per_page": "100"}
         counts: Dict[str, int] = {}
         try:
@@ -266,7 +281,8 @@ class SkipUnchangedProjects(SharedProjectSelection):
             raise ValueError(f"more than {ACTIVITY_PAGES} pages of projects")
         except Exception as error:  # any doubt: every project is read
             message = getattr(error, "message", None) or str(error)
-            logger.warning(f"Could not count the organization's events per project ({message}): every project is read.")
+            logger.warning(f"Stream '{self.stream_name}': could not count the organization's events per project "
+                           f"(dataset {dataset}: {message}): every project is read.")
             return None
 
 

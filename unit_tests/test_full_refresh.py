@@ -39,8 +39,8 @@ def test_full_refresh_ends_without_errors_and_reports_each_stream_complete(full_
 def test_full_refresh_request_counts(full_sync, shared_dataset):
     """One request per page and partition, nothing repeated."""
     _, requests = full_sync
-    # the organization's events: the events stream's count of events per project (projects.py)
-    assert sum(1 for request in requests if request.path == "/api/0/organizations/acme/events/") == 1
+    # the organization's events: the count of events per project (projects.py), errors and issuePlatform
+    assert sorted(r.query["dataset"][0] for r in requests if r.path == "/api/0/organizations/acme/events/") == ["errors", "issuePlatform"]
     counts = Counter(request.path.rstrip("/").rsplit("/", 1)[-1] for request in requests if request.path != "/api/0/organizations/acme/events/")
     projects = len(shared_dataset.projects)
     release_pages = -(-len(shared_dataset.releases) // 100)  # one listing of every status

@@ -38,7 +38,7 @@ def test_given_the_whole_organization_when_syncing_every_project_stream_then_the
         "/api/0/organizations/acme/projects/": 2,  # the projects stream, the selection
         "/api/0/projects/acme/{slug}/": 3,  # project_detail's records
         "/api/0/projects/acme/{slug}/events/": 3,
-        "/api/0/organizations/acme/events/": 1,  # the events stream's count of events per project
+        "/api/0/organizations/acme/events/": 2,  # the count of events per project: errors, issuePlatform
         "/api/0/organizations/acme/issues/": 3,
         "/api/0/projects/acme/{slug}/keys/": 3,
         "/api/0/projects/acme/{slug}/environments/": 3,

@@ -100,7 +100,7 @@ def test_given_a_failing_check_when_syncing_then_every_project_is_read(emulator)
     assert second.errors == []
     assert per_endpoint(emulator.requests)["/api/0/projects/acme/{slug}/events/"] == 12
     assert [r.status for r in emulator.requests if r.path == CHECK] == [400]
-    warnings = [m.log.message for m in second.logs if m.log.message.startswith("Could not count")]
+    warnings = [m.log.message for m in second.logs if m.log.message.startswith("Stream 'events': could not count")]
     assert warnings and "every project is read" in warnings[0]
     # only the boundary second of each project is read again, as without the check
     assert len(records_of(second, "events")) == sum(
@@ -128,3 +128,39 @@ def test_given_a_project_whose_read_failed_when_syncing_again_then_it_is_read_an
     assert fresh[web] in {r["id"] for r in records_of(third, "events")}
     read_projects = {re.match(r"/api/0/projects/acme/([^/]+)/", r.path).group(1) for r in emulator.requests if r.path.endswith("/events/") and r.path != CHECK}
     assert web in read_projects
+
+
+def test_given_nothing_new_when_syncing_events_and_issues_then_three_requests(emulator):
+    config = config_for(emulator)
+    first = read(config, ["events", "issues"], SyncMode.incremental)
+    assert first.errors == []
+    states = {name: final_state(first, name) for name in ("events", "issues")}
+    emulator.clear_log()
+
+    second = read(config, ["events", "issues"], SyncMode.incremental, state=state_for(states))
+
+    assert second.errors == [] and second.records == []
+    # before: the selection twice, one events and one issues request per project (26)
+    assert sorted((r.path, r.query.get("dataset", [""])[0]) for r in emulator.requests) == [
+        (CHECK, "errors"), (CHECK, "issuePlatform"), ("/api/0/organizations/acme/projects/", "")]
+    assert final_state(second, "issues")["states"] == states["issues"]["states"]
+
+
+def test_given_an_issue_seen_again_when_syncing_issues_then_only_its_project_is_read(emulator):
+    config = config_for(emulator)
+    first = read(config, ["issues"], SyncMode.incremental)
+    state = final_state(first, "issues")
+    api = emulator.dataset.projects[1]
+    issue = emulator.dataset.issues[api["slug"]][0]
+    emulator.add_issue_event(issue["id"], datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=2))
+    emulator.clear_log()
+
+    second = read(config, ["issues"], SyncMode.incremental, state=state_for({"issues": state}))
+
+    assert second.errors == []
+    listings = [r for r in emulator.requests if r.path == "/api/0/organizations/acme/issues/"]
+    assert [r.query["project"] for r in listings] == [[str(api["id"])]]
+    boundary = {entry["cursor"]["lastSeen"] for entry in state["states"] if entry["partition"]["project"] == api["slug"]}
+    synced = {str(r["id"]) for r in records_of(second, "issues")}
+    assert str(issue["id"]) in synced
+    assert synced - {str(issue["id"])} <= {str(i["id"]) for i in emulator.dataset.issues[api["slug"]] if i["lastSeen"][:19] + "Z" in boundary}
