@@ -119,7 +119,8 @@ class SharedProjectSelection(PartitionRouter):
 
 
 # ------------------------------------------------------------------------------------------------
-# A sync with nothing new: projects whose events did not change since the last sync are not read.
+# A sync with nothing new: projects whose events did not change since the last sync are not read
+# (the events and issues streams).
 # ------------------------------------------------------------------------------------------------
 #
 # Why Python: deciding per project from one organization-level answer and the stream's saved
@@ -134,15 +135,22 @@ class SharedProjectSelection(PartitionRouter):
 # with `project=-1` gives, per project, how many events have a timestamp in [since, until). Those
 # counts only grow while events are stored, late ones included, so a project whose count over one
 # fixed window [since, until) is the same as at the last sync has had no event stored since, at
-# any timestamp in the window. (stats_v2 counts accepted outcomes by the time Sentry received them,
-# not by event timestamp, and includes events later dropped by inbound filters or deleted: it cannot
-# say which timestamps changed. The issues endpoint's lastSeen query is per issue, one page per 100
-# issues seen since the oldest cursor: not a handful.)
+# any timestamp in the window. The issues stream counts the errors dataset and issuePlatform (the
+# occurrences of performance and other non-error issues, which the organization issues search
+# lists too): an issue comes back into the stream's lastSeen window only through a new event or
+# occurrence of its own. (stats_v2 counts outcomes in Snuba's outcomes entity, whose time column is
+# the outcome's, not the event's timestamp the events endpoint windows on (not verified further in
+# Relay), and it has no daily series when grouped by project. The issues endpoint's lastSeen query
+# is per issue, one page per 100 issues seen since the oldest cursor: not a handful.)
 #
 # The rule, for a project P whose saved cursor is S_P (the stream's next request reads [S_P, now]):
-# P is skipped only if the saved state has a cursor for P with S_P >= since (the window covers all
-# the stream would read), the last sync's count for P over the same `since` is known, and today's
-# count over [since, until) equals it. Anything else reads P: no saved state (a project that joins
+# P is skipped only if the saved state has a cursor for P, the last sync's count for P over the same
+# `since` is known, and today's count over [since, until) equals it. The window need not reach back
+# to S_P (a project quiet for longer than the window): Relay gives an event whose timestamp is more
+# than 30 days before its arrival the arrival time instead (relay-config default_max_secs_in_past,
+# 30 days; its clock-drift normalization), so an event stored after the last sync's count, which
+# came at least 60 days after `since`, has a timestamp inside [since, now] and is counted. (A
+# self-hosted Relay configured to keep timestamps more than 60 days old would break that.) Anything else reads P: no saved state (a project that joins
 # later reads its whole history), a window reset, a check that failed or whose answer is incomplete
 # (the organization lacks Sentry's global-views feature: 400 "You cannot view events from multiple
 # projects."). `until` is the check's own start, before the stream's window end (the CDK evaluates
@@ -219,7 +227,7 @@ class SkipUnchangedProjects(SharedProjectSelection):
                 todo, cursor = _parts_to_read(stream_slice, saved_parts, set(parts_done.get(project_key, [])), estimate, part_size, origin, now)
                 split += len(todo) > 1
             if counts is not None:
-                if len(todo) <= 1 and cursor is not None and cursor >= since and known.get(project_id) == new:
+                if len(todo) <= 1 and cursor is not None and known.get(project_id) == new:
                     skipped += 1
                     continue  # its count is kept as it was (equal)
             for index, part in enumerate(todo):

@@ -164,3 +164,25 @@ def test_given_an_issue_seen_again_when_syncing_issues_then_only_its_project_is_
     synced = {str(r["id"]) for r in records_of(second, "issues")}
     assert str(issue["id"]) in synced
     assert synced - {str(issue["id"])} <= {str(i["id"]) for i in emulator.dataset.issues[api["slug"]] if i["lastSeen"][:19] + "Z" in boundary}
+
+
+def test_given_a_project_quiet_for_longer_than_the_count_window_then_it_is_skipped_too(emulator_factory):
+    """Its saved cursor is older than the window counted: no event can be stored with a timestamp
+    that old any more (Relay gives an event more than 30 days old its arrival time), so an unchanged
+    count still says nothing is new."""
+    dataset = build_dataset(now=NOW, **SIZES)
+    quiet = dataset.projects[3]["slug"]
+    dataset.events[quiet] = [e for e in dataset.events[quiet] if parse_datetime(e["dateCreated"]) < NOW - timedelta(days=70)] or dataset.events[quiet][:1]
+    for event in dataset.events[quiet]:
+        event["dateCreated"] = min(event["dateCreated"], (NOW - timedelta(days=75)).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    emulator = emulator_factory(dataset)
+    config = config_for(emulator)
+    first = read(config, ["events"], SyncMode.incremental)
+    state = final_state(first, "events")
+    assert cursors(state)[quiet] < (NOW - timedelta(days=61)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    emulator.clear_log()
+
+    second = read(config, ["events"], SyncMode.incremental, state=state_for({"events": state}))
+
+    assert second.errors == [] and records_of(second, "events") == []
+    assert per_endpoint(emulator.requests) == {"/api/0/organizations/acme/projects/": 1, CHECK: 1}
