@@ -80,6 +80,7 @@ def install_official(log=print) -> bool:
 # ------------------------------------------------------------------------------------------------
 _ENDPOINTS = [
     ("events", re.compile(r"/projects/[^/]+/[^/]+/events/$")),
+    ("org_events", re.compile(r"/organizations/[^/]+/events/$")),
     ("issues", re.compile(r"/issues/$")),
     ("releases", re.compile(r"/releases/$")),
     ("org_projects", re.compile(r"/organizations/[^/]+/projects/$")),

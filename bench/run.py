@@ -1,6 +1,6 @@
 """Benchmark: our connector vs the official airbyte-source-sentry 0.6.11 vs a bare requests loop.
 
-    python bench/run.py [--quick] [--runs N] [--no-official] [--only 1,2,...] [--json PATH]
+    python bench/run.py [--quick] [--runs N] [--no-official] [--only 1,2,...] [--json PATH] [--ours-from DIR]
 
 Every run is a fresh subprocess against a local Sentry emulator served over https (the official
 connector only speaks https); see bench/README.md for what each scenario measures.
@@ -26,7 +26,7 @@ for _p in (str(REPO), str(BENCH)):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from harness import TOKEN, Bare, Implementation, Official, Ours, RunResult, install_official, official_ready, run_measured  # noqa: E402
+from harness import TOKEN, Bare, Implementation, Official, Ours, RunResult, install_official, main_python, official_ready, run_measured  # noqa: E402
 from tls import TLSSentryEmulator, make_certificates  # noqa: E402
 
 from sentry_emulator.dataset import Dataset, build_dataset  # noqa: E402
@@ -34,9 +34,18 @@ from sentry_emulator.server import RateLimitRule  # noqa: E402
 
 ORG = "acme"
 SIZES = {
-    "full": dict(events=20_000, issues=5_000, incr=(2_000, 1_000, 500), org=(3, 500, 300, 200), memory=100_000),
-    "quick": dict(events=300, issues=250, incr=(150, 120, 150), org=(2, 150, 120, 60), memory=0),
+    "full": dict(events=20_000, issues=5_000, incr=(2_000, 1_000, 500), org=(3, 500, 300, 200), memory=100_000,
+                 no_change=(5, 50, 500), large_org=200, huge=(20_000, 2_000)),
+    "quick": dict(events=300, issues=250, incr=(150, 120, 150), org=(2, 150, 120, 60), memory=0,
+                  no_change=(3, 12), large_org=8, huge=(900, 150)),
 }
+# Scenario 8: sentry.io's own per-endpoint limits (the endpoints' rate_limits in Sentry's code: project
+# events 60/60 s one at a time, organization events 30/s 15 at once; issues and releases as in scenario 5).
+LIMITS_SENTRY = [("events", r"/projects/[^/]+/[^/]+/events/$", 60, 60.0, 1),
+                 ("issues", r"/issues/$", 5, 1.0, 25),
+                 ("releases", r"/releases/$", 40, 1.0, 25),
+                 ("org_events", r"/organizations/[^/]+/events/$", 30, 1.0, 15)]
+LIMITS_SENTRY_QUICK = [("events", r"/projects/[^/]+/[^/]+/events/$", 6, 1.0, 1)] + LIMITS_SENTRY[1:]
 LATENCY = 0.05
 # (name, path regex, limit, window seconds, concurrent limit): Sentry's per-endpoint limits scaled down.
 LIMITS_FULL = [("events", r"/projects/[^/]+/[^/]+/events/$", 6, 6.0, 1),
@@ -114,6 +123,8 @@ class Bench:
         self.rows: List[Row] = []
         self.notes: List[str] = []
         self.impls: List[Implementation] = [Ours(self.workdir, self.ca)]
+        if args.ours_from:  # another checkout's source_sentry/ (e.g. main, for a before/after), same venv
+            self.impls[0].env["PYTHONPATH"] = str(Path(args.ours_from).resolve())
         use_official = not args.no_official
         if use_official and not official_ready():
             if self.quick:
@@ -152,10 +163,13 @@ class Bench:
                 self.rows.append(Row(scenario, impl.name, per_impl[impl.name], expected(impl), throughput=throughput))
 
     @staticmethod
-    def dataset(projects: int, events: int, issues: int, releases: int) -> Dataset:
+    def dataset(projects: int, events: int, issues: int, releases: int, explore: bool = True) -> Dataset:
+        """explore=False: no Explore rows (transactions, spans, logs), which most of a many-project
+        build's time goes to and the scenarios below never read (500 projects: 0.4 CPU-s, not 6)."""
         now = datetime.now(timezone.utc).replace(microsecond=0)
+        light = {} if explore else dict(transactions_per_project=0, logs_per_project=0)
         return build_dataset(organization=ORG, projects=projects, events_per_project=events,
-                             issues_per_project=issues, releases=releases, seed=7, now=now)
+                             issues_per_project=issues, releases=releases, seed=7, now=now, **light)
 
     @staticmethod
     def truth(ds: Dataset, streams: Sequence[str], slugs: Sequence[str], open_releases_only: bool = False) -> Dict[str, int]:
@@ -289,6 +303,107 @@ class Bench:
         total = detail.pop("_max", 0.0)
         return {"total": total, "detail": detail}
 
+    def scenario_no_change(self, projects: int) -> None:
+        """Scenario 7: incremental events + issues of a whole organization, a first sync, then the
+        measured second syncs from its last STATE per stream with nothing new. Ours only: the
+        official connector syncs one project per connection."""
+        label = f"7 no change {projects}p"
+        ds = self.dataset(projects, 4, 2, 5, explore=False)
+        streams = ["events", "issues"]
+        ours = self.impls[0]
+        with self.emulator(ds) as emulator:
+            log(f"scenario {label}: first sync")
+            first = self.measure(ours, ours.read_command(emulator, ORG, None, streams, incremental=True, tag=f"-nc{projects}-1"),
+                                 emulator, keep_states=True)
+            problems = Row(label, ours.name, [first], self.truth(ds, streams, [p["slug"] for p in ds.projects])).problems()
+            state = [first.states[s] for s in streams if s in first.states]
+            second = ours.read_command(emulator, ORG, None, streams, incremental=True, state=state, tag=f"-nc{projects}-2")
+            runs = [self.measure(ours, second, emulator) for _ in range(self.runs)]
+        self.rows.append(Row(label, ours.name, runs, throughput=False))
+        last = runs[-1]
+        self.notes.append(f"{label}: first sync {first.requests} requests {dict(sorted(first.ok_by_endpoint.items()))}"
+                          + (f" (problems: {'; '.join(problems)})" if problems else "")
+                          + f"; second sync (nothing new) {last.requests} requests {dict(sorted(last.ok_by_endpoint.items()))}, "
+                          f"records {dict(sorted(last.by_stream.items()))}, median wall {statistics.median(r.wall for r in runs):.2f}s")
+
+    def scenario_large_org(self, projects: int) -> None:
+        """Scenario 8: a first sync of every project stream of a large organization under sentry.io's
+        per-endpoint limits with 50 ms latency: wall vs the bound the events limit sets, 429s. Ours only."""
+        limits = LIMITS_SENTRY_QUICK if self.quick else LIMITS_SENTRY
+        label = f"8 first sync {projects}p"
+        ds = self.dataset(projects, 20, 10, 30, explore=False)
+        streams = ["projects", "project_detail", "events", "issues", "releases"]
+        ours = self.impls[0]
+        with self.emulator(ds) as emulator:
+            emulator.rate_limits = [RateLimitRule(regex, limit, window, concurrent) for _, regex, limit, window, concurrent in limits]
+            emulator.faults.add(r".", "latency", delay=LATENCY)
+            log(f"scenario {label} under sentry.io's limits + {int(LATENCY * 1000)} ms latency")
+            command = ours.read_command(emulator, ORG, None, streams, incremental=True, tag=f"-large{projects}")
+            window = max(w for _, _, _, w, _ in limits)
+            time.sleep(window - (time.time() % window))  # start at a fresh window, like a sync after a quiet period
+            run = self.measure(ours, command, emulator)
+        row = Row(label, ours.name, [run], self.truth(ds, streams, [p["slug"] for p in ds.projects]))
+        bound = self.bound(limits, run.ok_by_endpoint)
+        row.extra["bound"] = bound
+        self.rows.append(row)
+        self.notes.append(f"{label}: wall {run.wall:.1f}s vs rate-limit bound {bound['total']:.1f}s "
+                          f"({run.wall / bound['total']:.2f}x; {', '.join(f'{k} {v}' for k, v in bound['detail'].items())}); "
+                          f"429s {run.r429}; requests per endpoint {dict(sorted(run.ok_by_endpoint.items()))}")
+
+    def scenario_interrupted(self, events: int, part_size: int) -> None:
+        """Scenario 9: a first sync of one huge project killed (SIGKILL) once half of its events are
+        delivered, then rerun from its last STATE message. The CDK emits per-partition state at
+        most every 600 s: here (both before and after) bench/../unit_tests/frequent_state.py emits
+        it at every partition close, so a short run shows what a long one does. Ours only."""
+        import os
+        import signal
+        import subprocess
+
+        label = f"9 resume {size(events)}"
+        ds = self.dataset(1, events, 10, 5, explore=False)
+        slug = ds.projects[0]["slug"]
+        ours = self.impls[0]
+        every = {e["id"] for e in ds.events[slug]}
+        with self.emulator(ds) as emulator:
+            emulator.faults.add(r"/projects/[^/]+/[^/]+/events/$", "latency", delay=0.02)
+            # one request at a time, as sentry.io's project events endpoint allows (not its 60 a minute)
+            emulator.rate_limits = [RateLimitRule(r"/projects/[^/]+/[^/]+/events/$", 100_000, 60.0, 1)]
+            config_path = ours.write(f"config-huge{events}", {**ours.config(emulator, ORG, None), "events_part_size": part_size})
+            catalog_path = ours.write(f"catalog-huge{events}", ours.catalog(config_path, ["events"], True))
+            wrapper = [main_python(), str(REPO / "unit_tests" / "frequent_state.py"), "read", "--config", str(config_path),
+                       "--catalog", str(catalog_path)]
+            log(f"scenario {label}: first sync, killed at half")
+            emulator.clear_log()
+            process = subprocess.Popen(wrapper, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                                       env={**os.environ, **ours.env}, cwd=str(self.workdir))
+            delivered, state = [], None
+            for line in process.stdout:
+                message = json.loads(line) if line.startswith("{") else {}
+                if message.get("type") == "RECORD":
+                    delivered.append(message["record"]["data"]["id"])
+                elif message.get("type") == "STATE":
+                    state = message["state"]
+                if len(delivered) >= len(every) // 2:
+                    process.send_signal(signal.SIGKILL)
+                    break
+            process.wait()
+            first_requests = len(emulator.requests)
+            state_path = ours.write(f"state-huge{events}", [state] if state else [])
+            emulator.clear_log()
+            started = time.time()
+            rerun = subprocess.run(wrapper + ["--state", str(state_path)], capture_output=True, text=True,
+                                   env={**os.environ, **ours.env}, cwd=str(self.workdir))
+            wall = time.time() - started
+            again = [json.loads(line)["record"]["data"]["id"] for line in rerun.stdout.splitlines()
+                     if line.startswith('{"type":"RECORD"') or line.startswith('{"type": "RECORD"')]
+            rerun_requests = len(emulator.requests)
+        twice = len(set(delivered) & set(again))
+        missing = len(every - set(delivered) - set(again))
+        self.notes.append(f"{label} (parts of {part_size}): killed after {len(delivered)} of {len(every)} events "
+                          f"({first_requests} requests); the rerun from the last STATE message read {len(again)} events in "
+                          f"{rerun_requests} requests, {wall:.1f}s wall: {twice} read twice ({twice / len(delivered):.0%} of "
+                          f"what was delivered), {missing} missing" + ("" if state else " (no STATE message before the kill)"))
+
     def scenario_memory(self, ds: Dataset, emulator: Any) -> None:
         self.scenario_full_refresh(ds, emulator, f"6 memory {size(self.sizes['memory'])}", "events")
 
@@ -331,6 +446,14 @@ class Bench:
             ds = self.dataset(*s["org"])
             with self.emulator(ds) as emulator:
                 self.scenario_org(ds, emulator)
+        # 7-9 (ours only) run with --quick only when --only names them (the smoke test stays short)
+        if wanted("7") and (not self.quick or only):
+            for projects in s["no_change"]:
+                self.scenario_no_change(projects)
+        if wanted("8") and (not self.quick or only):
+            self.scenario_large_org(s["large_org"])
+        if wanted("9") and (not self.quick or only):
+            self.scenario_interrupted(*s["huge"])
         if not self.quick and s["memory"] and wanted("6"):
             ds = self.dataset(1, s["memory"], 10, 10)
             with self.emulator(ds) as emulator:
@@ -416,6 +539,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny sizes, 1 run, no scenario 6, official only if installed")
     parser.add_argument("--runs", type=int, default=0, help="runs per measurement (median); default 3, 1 with --quick")
     parser.add_argument("--no-official", action="store_true", help="do not run (or install) the official connector")
+    parser.add_argument("--ours-from", default="", help="run `ours` from this checkout's source_sentry/ (PYTHONPATH)")
     parser.add_argument("--only", default="", help="comma-separated scenario numbers, e.g. 1,4")
     parser.add_argument("--json", default=str(BENCH / "results" / "latest.json"), help="where to write raw results")
     args = parser.parse_args(argv)

@@ -97,6 +97,11 @@ CUSTOM_COMPONENTS: Dict[str, Callable[[Dict[str, Any]], Optional[Dict[str, Any]]
     "source_sentry.parse_once.SuccessForJsonPages": lambda component: component["error_handler"],
     # Config checks with one-sentence messages: the spec's patterns remain (bare JSON-schema messages).
     "source_sentry.config_checks.ExplainConfigProblems": lambda component: None,
+    # The project selection shared by the project streams (source_sentry/projects.py): the plain
+    # router, which fetches the selection once per project stream.
+    "source_sentry.projects.SharedProjectSelection": lambda component: component["router"],
+    # Projects without new events are skipped only by the packaged connector: the Builder reads them all.
+    "source_sentry.projects.SkipUnchangedProjects": lambda component: component["router"],
     # Saved-state checks and migrations: a saved state goes to the CDK's cursors as it is.
     "source_sentry.state.SavedStateMigration": lambda component: None,
     # Explore queries (source_sentry/explore.py): the declared schema, its types guessed from the field

@@ -76,7 +76,7 @@ class DeduplicateRecords(RecordFilter):
             records = super().filter_records(records, stream_state, stream_slice, next_page_token)
         remembered = self._remembered()
         if self.window_field and stream_slice is not None and stream_slice.cursor_slice:
-            records = in_window(records, self.window_field, stream_slice.cursor_slice)
+            records = in_window(records, self.window_field, stream_slice.cursor_slice, stream_slice.extra_fields)
         key = repr((sorted(stream_slice.partition.items()), sorted(stream_slice.cursor_slice.items()))) if stream_slice else ""
         with self._lock:
             previous = self._pages.get(key)
@@ -109,12 +109,18 @@ class DeduplicateRecords(RecordFilter):
         return count
 
 
-def in_window(records: Iterable[Mapping[str, Any]], field_name: str, cursor_slice: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
-    """The records whose ``field_name`` lies in the slice's [start_time, end_time], to the second."""
+def in_window(records: Iterable[Mapping[str, Any]], field_name: str, cursor_slice: Mapping[str, Any],
+              extra_fields: Optional[Mapping[str, Any]] = None) -> Iterable[Mapping[str, Any]]:
+    """The records whose ``field_name`` lies in the slice's [start_time, end_time], to the second,
+    and in the partition's part [part_start, part_end) if it is one (source_sentry/projects.py)."""
     start, end = second_of(cursor_slice["start_time"]), second_of(cursor_slice["end_time"])
+    part_start, part_end = (extra_fields or {}).get("part_start"), (extra_fields or {}).get("part_end")
+    if part_start:
+        start = max(start, second_of(part_start))
+    below = second_of(part_end) if part_end else None
     for record in records:
         value = record.get(field_name)
-        if value is not None and start <= second_of(value) <= end:
+        if value is not None and start <= second_of(value) <= end and (below is None or second_of(value) < below):
             yield record
 
 

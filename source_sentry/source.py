@@ -9,15 +9,16 @@ import ast
 import logging
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional
 
-from airbyte_cdk.models import AirbyteConnectionStatus, AirbyteStateMessage, ConfiguredAirbyteCatalog, Status
+from airbyte_cdk.models import AirbyteConnectionStatus, AirbyteMessage, AirbyteStateMessage, ConfiguredAirbyteCatalog, Status
 from airbyte_cdk.sources.declarative.yaml_declarative_source import YamlDeclarativeSource
 from airbyte_cdk.sources.source import TState
 from airbyte_cdk.sources.streams.call_rate import APIBudget
 from airbyte_cdk.utils.traced_exception import AirbyteTracedException
 
 from source_sentry.config_checks import unreachable_host
+from source_sentry.projects import end_scope
 from source_sentry.rate_limits import SentryRateLimits
 from source_sentry.state import read_state_file
 
@@ -53,7 +54,26 @@ class SourceSentry(YamlDeclarativeSource):
             raise RuntimeError(f"The CDK built no API budget from the manifest ({budget!r}): Sentry's rate limits cannot be paced.")
         factory._api_budget = SentryRateLimits(endpoints_from=budget)
 
+    def read(self, logger: logging.Logger, config: Mapping[str, Any], catalog: ConfiguredAirbyteCatalog,
+             state: Optional[List[AirbyteStateMessage]] = None) -> Iterator[AirbyteMessage]:
+        """The project selection this read shared between its streams is forgotten when it ends
+        (source_sentry/projects.py): a later read, even by this source, fetches it again."""
+        with tempfile.TemporaryDirectory() as temp_dir:
+            scope = self.configure(config, temp_dir)
+        try:
+            yield from super().read(logger, config, catalog, state)
+        finally:
+            end_scope(scope)
+
     def check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
+        with tempfile.TemporaryDirectory() as temp_dir:
+            scope = self.configure(config, temp_dir)
+        try:
+            return self._check(logger, config)
+        finally:
+            end_scope(scope)
+
+    def _check(self, logger: logging.Logger, config: Mapping[str, Any]) -> AirbyteConnectionStatus:
         """Why Python: a read retries a lost connection over 8 min 38 s, and `check` shares those
         retries; the manifest's `check.config_overrides` could shorten the back-off but not the wait
         for a host that never answers, nor say in one sentence what is wrong. So one plain request

@@ -23,6 +23,8 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional
 from airbyte_cdk.models import AirbyteStateMessage, AirbyteStateMessageSerializer
 from airbyte_cdk.sources.declarative.migrations.state_migration import StateMigration
 
+from source_sentry.projects import remember_saved_state
+
 logger = logging.getLogger("airbyte")
 
 # Keys the CDK writes beside cursor values.
@@ -95,6 +97,12 @@ class SavedStateMigration(StateMigration):
         return bool(stream_state)
 
     def migrate(self, stream_state: Mapping[str, Any]) -> Mapping[str, Any]:
+        migrated = self._migrate(stream_state)
+        # the events stream's router skips projects by their saved cursors (projects.py)
+        remember_saved_state(self.config, self._stream, migrated)
+        return migrated
+
+    def _migrate(self, stream_state: Mapping[str, Any]) -> Mapping[str, Any]:
         try:
             _check_stream_state(stream_state, datetime.now(timezone.utc) + _CLOCK_SKEW)
             if self._stream == "releases" and "states" in stream_state:

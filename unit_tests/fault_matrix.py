@@ -67,6 +67,10 @@ ENDPOINTS: List[Endpoint] = [
     Endpoint("project_detail", r"^/api/0/projects/acme/[^/]+/$", ("project_detail",)),
     Endpoint("project_detail_as_project_selection", r"^/api/0/projects/acme/[^/]+/$", ("environments",), {"projects": PROJECTS}),
     Endpoint("project_events", r"^/api/0/projects/acme/[^/]+/events/$", ("events",)),
+    # the events stream's pre-flight: events per project, one organization-level request (projects.py)
+    Endpoint("org_events_as_project_activity", r"^/api/0/organizations/acme/events/$", ("events",), nth=1),
+    # the issues stream's: errors, then issuePlatform (the 2nd)
+    Endpoint("org_events_as_issue_activity", r"^/api/0/organizations/acme/events/$", ("issues",), nth=2),
     Endpoint("org_issues", r"^/api/0/organizations/acme/issues/$", ("issues",)),
     Endpoint("org_releases", r"^/api/0/organizations/acme/releases/$", ("releases",)),
     Endpoint("org_releases_as_deployed_releases", r"^/api/0/organizations/acme/releases/$", ("release_deploys",)),

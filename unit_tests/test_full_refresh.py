@@ -39,7 +39,9 @@ def test_full_refresh_ends_without_errors_and_reports_each_stream_complete(full_
 def test_full_refresh_request_counts(full_sync, shared_dataset):
     """One request per page and partition, nothing repeated."""
     _, requests = full_sync
-    counts = Counter(request.path.rstrip("/").rsplit("/", 1)[-1] for request in requests)
+    # the organization's events: the count of events per project (projects.py), errors and issuePlatform
+    assert sorted(r.query["dataset"][0] for r in requests if r.path == "/api/0/organizations/acme/events/") == ["errors", "issuePlatform"]
+    counts = Counter(request.path.rstrip("/").rsplit("/", 1)[-1] for request in requests if request.path != "/api/0/organizations/acme/events/")
     projects = len(shared_dataset.projects)
     release_pages = -(-len(shared_dataset.releases) // 100)  # one listing of every status
     # one window per project holds the default 90 days: its pages, nothing more
@@ -72,7 +74,7 @@ def test_issues_of_every_status_are_synced(full_sync, shared_dataset):
 
 def test_events_are_requested_full_within_pinned_windows(full_sync):
     _, requests = full_sync
-    events = [request for request in requests if request.path.endswith("/events/")]
+    events = [request for request in requests if request.path.endswith("/events/") and request.path.startswith("/api/0/projects/")]
     assert events and all(request.query["full"] == ["true"] for request in events)
     assert all("start" in request.query and "end" in request.query for request in events)
 

@@ -136,7 +136,9 @@ def test_given_the_acceptance_config_then_the_cdk_collects_one_scenario_per_conf
         ),
         (
             "integration_tests/invalid_config_unknown_project.json",
-            "Stream events is not available: "
+            # project_detail is the first project stream checked: it fetches the selection, which
+            # the project streams share (source_sentry/projects.py)
+            "Stream project_detail is not available: "
             "Project 'no-such-project' was not found in organization 'acme' on {url} (404). "
             "Check the project slugs and that the token's user can see the project.",
         ),
@@ -185,7 +187,8 @@ def saved_cursors(state: Dict[str, Any]) -> set:
 
 def test_given_the_state_of_a_first_sync_when_syncing_again_then_only_records_at_the_saved_second_come_again():
     """Cursors are kept to the second and windows include their start: a second sync reads again the
-    records of the last second it saw (at least once; destinations dedupe on the primary key), and nothing else."""
+    records of the last second it saw (at least once; destinations dedupe on the primary key), and nothing else.
+    Events and issues: a project without new events is not read at all (source_sentry/projects.py)."""
     catalog = json.loads((ROOT / INCREMENTAL["configured_catalog_path"]).read_text())
     cursor_of = {entry["stream"]["name"]: entry["cursor_field"][0] for entry in catalog["streams"]}
     first = incremental_read()
@@ -200,10 +203,11 @@ def test_given_the_state_of_a_first_sync_when_syncing_again_then_only_records_at
     at_saved_second = [
         (m.record.stream, as_of_any_window(m.record.data)) for m in first.records
         if parse_datetime(m.record.data[cursor_of[m.record.stream]]).strftime("%Y-%m-%dT%H:%M:%SZ") in cursors[m.record.stream]
+        and m.record.stream not in ("events", "issues")
     ]
     again = [(m.record.stream, as_of_any_window(m.record.data)) for m in second.records]
     assert sorted(again, key=json.dumps) == sorted(at_saved_second, key=json.dumps)
-    assert Counter(stream for stream, _ in again) == {"events": 2, "issues": 2, "releases": 1, "projects": 1, "release_deploys": 1}
+    assert Counter(stream for stream, _ in again) == {"releases": 1, "projects": 1, "release_deploys": 1}
 
 
 def as_of_any_window(record: Dict[str, Any]) -> Dict[str, Any]:

@@ -14,9 +14,11 @@ Sources (getsentry/sentry):
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..dataset import Dataset, Record
@@ -203,7 +205,17 @@ def aggregate(column: Column, rows: Sequence[Record]) -> Any:
 
 
 def error_rows(dataset: Dataset, cache: Dict[Any, List[Record]]) -> List[Record]:
-    """The errors dataset's rows: the project events, as discover's errors entity shows them."""
+    """The errors dataset's rows: the project events, as discover's errors entity shows them, and
+    the events of issue timelines that have no event record.
+
+    In Sentry every event of an error issue is a row of the errors dataset (the issue's times_seen
+    and lastSeen are computed from them: src/sentry/api/serializers/models/group_stream.py), and
+    the project events endpoint lists that same dataset (eventstore's Dataset.Events). The emulator
+    keeps issue timelines (``_events``, or one derived from a hand-made issue's fields) apart from
+    the event records: an issue with more events than the dataset built, or seen again through
+    ``add_issue_event``, has timeline entries no event record matches. Each such entry is a row
+    here (issue fields, no tags), so that counting the dataset per project sees every issue event.
+    (The project events endpoint still lists the event records only.)"""
     key = ("errors", id(dataset.events), sum(len(events) for events in dataset.events.values()))
     rows = cache.get(key)
     if rows is None:
@@ -212,9 +224,41 @@ def error_rows(dataset: Dataset, cache: Dict[Any, List[Record]]) -> List[Record]
         for slug, events in dataset.events.items():
             for event in events:
                 rows.append(_error_row(event, slug, ids))
+        rows += _timeline_only_rows(dataset)
         rows.sort(key=lambda row: (row["_ts"], row["id"]))
         cache.clear()
         cache[key] = rows
+    return rows
+
+
+def _timeline_only_rows(dataset: Dataset) -> List[Record]:
+    from .endpoints.issue_stats import timeline_of  # (the endpoints import this module)
+
+    listed: Dict[Tuple[str, int], int] = {}
+    for events in dataset.events.values():
+        for event in events:
+            if event.get("groupID"):
+                second = int(parse_datetime(event["dateCreated"]).timestamp())
+                listed[(str(event["groupID"]), second)] = listed.get((str(event["groupID"]), second), 0) + 1
+    project_ids = {project["slug"]: int(project["id"]) for project in dataset.projects}
+    rows = []
+    for slug, issues in dataset.issues.items():
+        for issue in issues:
+            for index, (second, user) in enumerate(timeline_of(issue)):
+                key = (str(issue["id"]), int(second))
+                if listed.get(key):
+                    listed[key] -= 1
+                    continue
+                moment = datetime.fromtimestamp(int(second), timezone.utc)
+                rows.append({
+                    "id": hashlib.md5(f"{issue['id']}:{second}:{index}".encode()).hexdigest(),
+                    "timestamp": moment.isoformat(), "title": issue.get("title"), "message": issue.get("title"),
+                    "level": issue.get("level"), "culprit": issue.get("culprit"), "platform": issue.get("platform"),
+                    "event.type": "error", "project": slug, "project.id": project_ids.get(slug, 0), "project.name": slug,
+                    "environment": None, "release": None, "issue.id": int(issue["id"]), "user.email": None,
+                    "handled": None, "transaction": None,
+                    "_ts": moment.timestamp(), "_project": slug, "_project_id": project_ids.get(slug, 0),
+                })
     return rows
 
 
