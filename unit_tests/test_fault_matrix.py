@@ -73,7 +73,7 @@ def test_given_faults_spread_over_every_endpoint_when_syncing_every_stream_then_
     for stream in STREAMS:
         synced = keys(stream, records_of(output, stream))
         assert synced == keys(stream, ground_truth(dataset, stream)) and max(synced.values()) == 1, stream
-    first_window = min(r.query["start"][0] for r in emulator.requests if r.path.endswith("/events/") and "dataset" in r.query)
+    first_window = min(r.query["start"][0] for r in emulator.requests if r.path.endswith("/events/") and r.query.get("dataset") == ["spans"])
     explored = keys("explore_spans", records_of(output, "explore_spans"))
     expected = expected_rows(dataset, "spans", SPANS_QUERY["fields"], since=utc(first_window))
     assert explored == keys("explore_spans", expected) and max(explored.values()) == 1
