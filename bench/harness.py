@@ -109,6 +109,7 @@ class RunResult:
     requests: int = 0
     r429: int = 0
     ok_by_endpoint: Dict[str, int] = field(default_factory=dict)  # non-429 answers per endpoint
+    r429_by_endpoint: Dict[str, int] = field(default_factory=dict)
     errors: List[str] = field(default_factory=list)
     first_request_at: Optional[float] = None
     last_request_at: Optional[float] = None
@@ -218,6 +219,7 @@ def _run_once(impl: str, command: Sequence[str], *, emulator: Any, env: Optional
         result.requests = len(log)
         result.r429 = sum(1 for r in log if r.status == 429)
         result.ok_by_endpoint = dict(Counter(endpoint_of(r.path) for r in log if r.status != 429))
+        result.r429_by_endpoint = dict(Counter(endpoint_of(r.path) for r in log if r.status == 429))
         if log:
             result.first_request_at, result.last_request_at = log[0].time, log[-1].time
         bad = Counter((endpoint_of(r.path), r.status) for r in log if r.status >= 400 and r.status != 429)

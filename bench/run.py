@@ -348,7 +348,8 @@ class Bench:
         self.rows.append(row)
         self.notes.append(f"{label}: wall {run.wall:.1f}s vs rate-limit bound {bound['total']:.1f}s "
                           f"({run.wall / bound['total']:.2f}x; {', '.join(f'{k} {v}' for k, v in bound['detail'].items())}); "
-                          f"429s {run.r429}; requests per endpoint {dict(sorted(run.ok_by_endpoint.items()))}")
+                          f"429s {run.r429} {dict(sorted(run.r429_by_endpoint.items()))}; "
+                          f"requests per endpoint {dict(sorted(run.ok_by_endpoint.items()))}")
 
     def scenario_interrupted(self, events: int, part_size: int) -> None:
         """Scenario 9: a first sync of one huge project killed (SIGKILL) once half of its events are
