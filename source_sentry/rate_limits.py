@@ -136,8 +136,10 @@ class SentryRateLimits(AbstractAPIBudget):
             reset, remaining = _int(headers.get(RESET)), _int(headers.get(REMAINING))
             if response.status_code == 429 and remaining is None:
                 remaining = 0
-            if reset is not None and reset != endpoint.reset_at:
+            if reset is not None and reset > endpoint.reset_at:
                 endpoint.reset_at, endpoint.remaining = float(reset), remaining  # a new window
+            elif reset is not None and reset < endpoint.reset_at:
+                pass  # a late answer from a window already over: what it counted is spent (it used to reopen that window)
             elif remaining is not None:
                 # answers arrive out of order: the lowest count is the latest
                 endpoint.remaining = remaining if endpoint.remaining is None else min(endpoint.remaining, remaining)

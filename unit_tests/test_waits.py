@@ -264,3 +264,22 @@ def test_given_a_request_that_ends_without_an_answer_then_its_slot_is_free_at_on
     other.start()
     other.join(timeout=5)
     assert not other.is_alive(), "the next request waits for the slot of a request that ended in an exception"
+
+
+def test_given_a_late_answer_from_a_window_already_over_then_it_does_not_reopen_that_window():
+    # Answers arrive out of order: one sent at the end of a window can come back after the first
+    # answers of the next. Its count is of the old window: taken as current, it made the budget
+    # wait for a window already over, or forget what the new one had left (429s in bench scenario 8).
+    board = WaitBoard(report=False)
+    budget = events_budget(board)
+    old_window_end = int(time.time()) + 3600
+    headers = {"X-Sentry-Rate-Limit-ConcurrentLimit": "5"}
+    budget.acquire_call(answer(200).request)
+    budget.update_from_response(answer(200).request, answer(200, {**headers, "X-Sentry-Rate-Limit-Remaining": "4", "X-Sentry-Rate-Limit-Reset": str(old_window_end + 60)}))
+    budget.update_from_response(answer(200).request, answer(200, {**headers, "X-Sentry-Rate-Limit-Remaining": "0", "X-Sentry-Rate-Limit-Reset": str(old_window_end)}))
+
+    waiter = threading.Thread(target=budget.acquire_call, args=(answer(200).request,), daemon=True)
+    waiter.start()
+    waiter.join(timeout=5)
+
+    assert not waiter.is_alive() and board.waits == []  # the new window's 4 requests are left
