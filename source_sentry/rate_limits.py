@@ -52,6 +52,8 @@ class _Endpoint:
     # partitions starting side by side do not collect a 429 each before the limit is known.
     concurrent_limit: Optional[int] = None
     in_flight: Dict[int, float] = field(default_factory=dict)  # thread id -> start time
+    started: int = 0  # requests that got past the budget, in all
+    waiting: int = 0  # requests waiting in acquire_call now
 
 
 class SentryRateLimits(AbstractAPIBudget):
@@ -77,6 +79,7 @@ class SentryRateLimits(AbstractAPIBudget):
             endpoint = self._endpoints.setdefault(id(policy), _Endpoint())
             self._release_thread(me)
             waiting: Optional[Wait] = None  # on the board (waits.py) while this request waits
+            endpoint.waiting += 1
             try:
                 while True:
                     now = time.time()
@@ -93,11 +96,14 @@ class SentryRateLimits(AbstractAPIBudget):
                     wait = endpoint.reset_at - now if window_spent else STALE_AFTER_SECONDS
                     self._changed.wait(timeout=max(0.05, min(wait, STALE_AFTER_SECONDS)))
             finally:
+                endpoint.waiting -= 1
                 if waiting is not None:
                     self._board.end(waiting)
             endpoint.in_flight[me] = time.time()
+            endpoint.started += 1
             if endpoint.remaining is not None:
                 endpoint.remaining -= 1
+            self._changed.notify_all()
 
     def _announce(self, request: Any, endpoint: _Endpoint, window_spent: bool, concurrent_limit: int, waiting: Optional[Wait]) -> Wait:
         """The wait on the board: a spent window is logged when its wait begins (once, not on every
@@ -149,6 +155,27 @@ class SentryRateLimits(AbstractAPIBudget):
             elif endpoint.concurrent_limit is None:
                 endpoint.concurrent_limit = UNLIMITED  # a server that sends no limit (self-hosted)
             self._changed.notify_all()
+
+    def requests_started(self, url: str) -> Optional[int]:
+        """How many requests to the endpoint of `url` got past the budget so far (None: no policy
+        of the manifest's budget names that endpoint)."""
+        with self._changed:
+            endpoint = self._endpoint_of(url)
+            return endpoint.started if endpoint is not None else None
+
+    def wait_for_hand_over(self, url: str, started_before: int, timeout: float = STALE_AFTER_SECONDS) -> None:
+        """Returns once a request to the endpoint of `url` has started since `started_before` and no
+        request waits for that endpoint (or after `timeout`): see projects.py, partitions handed
+        over one at a time."""
+        deadline = time.time() + timeout
+        with self._changed:
+            endpoint = self._endpoint_of(url)
+            while endpoint is not None and (endpoint.started <= started_before or endpoint.waiting) and time.time() < deadline:
+                self._changed.wait(timeout=max(0.01, min(1.0, deadline - time.time())))
+
+    def _endpoint_of(self, url: str) -> Optional[_Endpoint]:
+        policy = self.get_matching_policy(requests.Request("GET", url).prepare())
+        return self._endpoints.setdefault(id(policy), _Endpoint()) if policy is not None else None
 
     def release_thread(self, thread: int) -> None:
         with self._changed:
