@@ -283,3 +283,29 @@ def test_given_a_late_answer_from_a_window_already_over_then_it_does_not_reopen_
     waiter.join(timeout=5)
 
     assert not waiter.is_alive() and board.waits == []  # the new window's 4 requests are left
+
+
+def test_given_a_new_window_when_requests_go_then_one_goes_first_and_the_others_wait_for_its_answer():
+    # Sent together into a new window, answers come back in any order: the first one read can say
+    # 4 of 5 left while 3 more are in flight, and the window is overrun (429s).
+    board = WaitBoard(report=False)
+    budget = events_budget(board)
+    headers = {"X-Sentry-Rate-Limit-ConcurrentLimit": "5"}
+    budget.acquire_call(answer(200).request)
+    budget.update_from_response(answer(200).request, answer(200, {**headers, "X-Sentry-Rate-Limit-Remaining": "3", "X-Sentry-Rate-Limit-Reset": str(int(time.time()) - 1)}))
+    sent, answered = threading.Event(), threading.Event()
+
+    def first_request() -> None:  # its thread lives until answered (a thread has one request in flight)
+        budget.acquire_call(answer(200).request)
+        sent.set()
+        answered.wait(timeout=10)
+
+    threading.Thread(target=first_request, daemon=True).start()
+    assert sent.wait(timeout=5)  # the window is over: a new one, and this request goes
+
+    second = wait_in_thread(budget, board)
+    assert second.is_alive()  # waits for the first one's answer
+    budget.update_from_response(answer(200).request, answer(200, {**headers, "X-Sentry-Rate-Limit-Remaining": "4", "X-Sentry-Rate-Limit-Reset": str(int(time.time()) + 60)}))
+    second.join(timeout=5)
+    answered.set()
+    assert not second.is_alive() and board.waits == []
