@@ -42,6 +42,8 @@ CONCURRENT_LIMIT = "X-Sentry-Rate-Limit-ConcurrentLimit"
 UNLIMITED = 1_000_000
 # A request slot that no response released after this long is taken as lost.
 STALE_AFTER_SECONDS = 120.0
+# A partition handed over whose endpoint stays idle this long sent no request: the next one goes.
+IDLE_HAND_OVER_SECONDS = 2.0
 
 
 @dataclass
@@ -173,10 +175,18 @@ class SentryRateLimits(AbstractAPIBudget):
         request waits for that endpoint (or after `timeout`): see projects.py, partitions handed
         over one at a time."""
         deadline = time.time() + timeout
+        idle_since: Optional[float] = None
         with self._changed:
             endpoint = self._endpoint_of(url)
             while endpoint is not None and (endpoint.started <= started_before or endpoint.waiting) and time.time() < deadline:
-                self._changed.wait(timeout=max(0.01, min(1.0, deadline - time.time())))
+                # a partition may send no request (nothing left in its window): an endpoint with no
+                # request in flight or waiting for IDLE_HAND_OVER_SECONDS takes the next one
+                now = time.time()
+                idle = not endpoint.waiting and not endpoint.in_flight
+                idle_since = (idle_since or now) if idle else None
+                if idle_since is not None and now - idle_since >= IDLE_HAND_OVER_SECONDS:
+                    return
+                self._changed.wait(timeout=max(0.01, min(0.5, deadline - now)))
 
     def _endpoint_of(self, url: str) -> Optional[_Endpoint]:
         policy = self.get_matching_policy(requests.Request("GET", url).prepare())

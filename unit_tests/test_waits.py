@@ -309,3 +309,14 @@ def test_given_a_new_window_when_requests_go_then_one_goes_first_and_the_others_
     second.join(timeout=5)
     answered.set()
     assert not second.is_alive() and board.waits == []
+
+
+def test_given_a_partition_that_sends_no_request_when_the_next_waits_for_its_turn_then_it_goes_once_the_endpoint_is_idle():
+    from source_sentry.rate_limits import IDLE_HAND_OVER_SECONDS
+
+    budget = events_budget(WaitBoard(report=False))
+    url = "https://sentry.io/api/0/projects/acme/web/events/"
+    started = time.monotonic()
+    budget.wait_for_hand_over(url, budget.requests_started(url))  # nothing ever starts
+    waited = time.monotonic() - started
+    assert IDLE_HAND_OVER_SECONDS <= waited < IDLE_HAND_OVER_SECONDS + 1.5  # not the 120 s of a lost slot
