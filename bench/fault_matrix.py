@@ -4,7 +4,7 @@
 
 (The syncs' own log lines go to stdout too: grep keeps the table.)
 
-Each cell runs alone (the tests run a row's cells side by side), so its wall time is its own:
+Each cell runs alone (the tests put a read's faults on one request, try after try), so its wall time is its own:
 the read or check with one fault on the endpoint, its retry included. Prints a markdown table,
 one line per cell: the endpoint's requests (the faulted try included), every request of the
 read, wall seconds, and the result (records equal to the ground truth, each once, no error).
@@ -37,8 +37,8 @@ def main() -> None:
     print("|---|---|---:|---:|---:|---|")
     for endpoint in rows:
         for fault in faults:
-            with SentryEmulator(dataset, **fault.emulator) as emulator:
-                case = run_case(emulator, endpoint, fault)
+            with SentryEmulator(dataset) as emulator:
+                case = run_case(emulator, endpoint, [fault])
             if endpoint.streams == CHECK:
                 ok = case.check_status == {"status": "SUCCEEDED"}
             else:
@@ -46,7 +46,7 @@ def main() -> None:
                     keys(s, r) == keys(s, case.expected[s]) and max(keys(s, r).values()) == 1 for s, r in case.records.items()
                 )
             cell = dict(endpoint=endpoint.name, fault=fault.name, endpoint_requests=len(case.endpoint_requests),
-                        requests=len(case.requests), seconds=round(case.seconds, 2), ok=ok, fired=case.rule.fired)
+                        requests=len(case.requests), seconds=round(case.seconds, 2), ok=ok, fired=case.rules[0].fired)
             cells.append(cell)
             if endpoint.streams == CHECK:
                 result = "check succeeded" if ok else f"FAILED: {case.check_status}"

@@ -1,9 +1,11 @@
 """The fault matrix: every endpoint the connector calls (parents included) x every kind of fault.
 
 Two tables. ENDPOINTS: a path the connector requests, the streams whose read sends it, and which of
-its requests gets the fault. FAULTS: what goes wrong, as an emulator fault kind (and emulator
-options). `run_case` runs one cell; unit_tests/test_fault_matrix.py asserts on it and
-bench/fault_matrix.py prints requests and wall time per cell.
+its requests gets the fault. FAULTS: what goes wrong, as an emulator fault kind (and its options).
+`run_case` runs one read with some faults of a row, one after the other on the same request (its
+try, then its retries); `run_row` runs a row in a few such reads, which unit_tests/
+test_fault_matrix.py asserts on cell by cell. bench/fault_matrix.py runs each cell alone and prints
+its requests and wall time.
 
 Adding an endpoint is one Endpoint line: a regex for its paths (without the query string), the
 streams to read (or CHECK for the `check` command), and config overrides that make the read send it.
@@ -92,7 +94,6 @@ ENDPOINTS: List[Endpoint] = [
 class Fault:
     name: str
     kind: str  # a sentry_emulator fault kind
-    emulator: Mapping[str, Any] = field(default_factory=dict)  # SentryEmulator options
     options: Mapping[str, Any] = field(default_factory=dict)  # FaultInjector.add options
 
 
@@ -107,21 +108,40 @@ FAULTS: List[Fault] = [
     Fault("429_sentry_detail", "429"),  # {"detail": ...} as text/html, rate-limit headers, no Retry-After
     Fault("429_sentry_bare_string", "429", {"rate_limit_body": "string"}),  # older Sentry
     Fault("429_proxy_html", "429_proxy"),  # no Retry-After, no Sentry headers
-    Fault("429_proxy_retry_after", "429_retry_after", options={"retry_after": 1}),
+    Fault("429_proxy_retry_after", "429_retry_after", {"retry_after": 1}),
 ]
+
+# A read puts several faults on one request, one per try: at most this many, so that the read's
+# back-off stays a few seconds (the CDK sleeps at least 1 s before each retry).
+MOST_FAULTS_PER_READ = 6
+
+
+def retries_of(endpoint: Endpoint) -> int:
+    """The retries the endpoint's requests get: 8 in the streams (manifest.yaml), 3 for the few
+    requests made before any stream exists (source_sentry/explore.py _Api)."""
+    return 3 if endpoint.name in ("org_details_for_explore", "org_projects_for_explore") else 8
+
+
+def reads_of(endpoint: Endpoint, faults: Sequence[Fault] = FAULTS) -> List[List[Fault]]:
+    """The row's faults, shared out between reads (round robin), each read's faults on one request
+    and its retries. `check` makes one request and never retries it: one fault per check."""
+    per_read = 1 if endpoint.streams == CHECK else min(MOST_FAULTS_PER_READ, retries_of(endpoint))
+    count = -(-len(faults) // per_read)
+    return [list(faults[index::count]) for index in range(count)]
 
 
 @dataclass
 class CaseResult:
+    faults: List[Fault]  # in the order they fell on the request: try 1, retry 1, retry 2...
+    rules: List[FaultRule]  # the emulator's rule of each fault
     records: Dict[str, List[Dict[str, Any]]]  # stream -> records emitted
     expected: Dict[str, List[Dict[str, Any]]]  # stream -> ground truth
     errors: List[str]
     check_status: Optional[Dict[str, Any]]
     requests: List[RequestRecord]  # every request the emulator received
     endpoint_requests: List[RequestRecord]  # those matching the endpoint row
-    rule: FaultRule
     seconds: float
-    logs: List[str]  # the read's log lines (side-by-side cells also log here: filter on url)
+    logs: List[str]  # the read's log lines
     url: str  # the emulator's base URL
 
 
@@ -150,11 +170,12 @@ def expected_records(dataset: Dataset, stream: str, config: Mapping[str, Any]) -
     return rows
 
 
-def run_case(emulator: SentryEmulator, endpoint: Endpoint, fault: Fault) -> CaseResult:
-    """One cell: the fault on the endpoint's nth request, then the row's read (or check)."""
+def run_case(emulator: SentryEmulator, endpoint: Endpoint, faults: Sequence[Fault]) -> CaseResult:
+    """The faults on the endpoint's nth request and its retries, one per try, then the row's read
+    (or check). One fault: a cell alone."""
     if endpoint.setup:
         endpoint.setup(emulator)
-    rule = emulator.faults.add(endpoint.path, fault.kind, every=endpoint.nth, times=1, **fault.options)
+    rules = emulator.faults.add_retries(endpoint.path, [(fault.kind, fault.options) for fault in faults], every=endpoint.nth)
     config = case_config(emulator, endpoint)
     started = time.monotonic()
     check_status, records, errors, logs = None, {}, [], []
@@ -171,8 +192,8 @@ def run_case(emulator: SentryEmulator, endpoint: Endpoint, fault: Fault) -> Case
     expected = {stream: expected_records(emulator.dataset, stream, config) for stream in records}
     pattern = re.compile(endpoint.path)
     log = emulator.requests
-    return CaseResult(records, expected, errors, check_status, log, [r for r in log if pattern.search(r.path)], rule, seconds,
-                      early.lines + logs, emulator.url)
+    return CaseResult(list(faults), rules, records, expected, errors, check_status, log, [r for r in log if pattern.search(r.path)],
+                      seconds, early.lines + logs, emulator.url)
 
 
 class _Lines(logging.Handler):
@@ -198,15 +219,15 @@ def _run(config: Mapping[str, Any], endpoint: Endpoint) -> tuple:
 
 
 def run_row(start_emulator: Callable[..., SentryEmulator], dataset: Dataset, endpoint: Endpoint,
-            faults: Sequence[Fault] = FAULTS, workers: Optional[int] = None) -> List[CaseResult]:
-    """Every fault of `faults` on one endpoint, each cell with its own emulator, side by side
-    (`workers` at once, all by default): a cell mostly sleeps in its retry's back-off (at least
-    1 s, which the CDK adds to every wait), so running them together keeps the matrix fast."""
+            faults: Sequence[Fault] = FAULTS) -> List[CaseResult]:
+    """Every fault of `faults` on one endpoint, in the reads `reads_of` shares them out to, each
+    read with its own emulator, side by side: a read mostly sleeps in its retries' back-off."""
     if endpoint.setup:  # the setup changes the organization: the row's own copy of it, not the module's
         dataset = dataclasses.replace(dataset, organization=dict(dataset.organization))
-    emulators = [start_emulator(dataset, **fault.emulator) for fault in faults]
-    with ThreadPoolExecutor(max_workers=workers or len(faults)) as pool:
-        return list(pool.map(lambda pair: run_case(pair[0], endpoint, pair[1]), zip(emulators, faults)))
+    reads = reads_of(endpoint, faults)
+    emulators = [start_emulator(dataset) for _ in reads]
+    with ThreadPoolExecutor(max_workers=len(reads)) as pool:
+        return list(pool.map(lambda pair: run_case(pair[0], endpoint, pair[1]), zip(emulators, reads)))
 
 
 def url_of(request: RequestRecord) -> tuple:

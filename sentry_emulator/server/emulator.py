@@ -346,7 +346,7 @@ class SentryEmulator:
                     import traceback
 
                     traceback.print_exc()
-            fired = self.faults.select(path)
+            fired = self.faults.select(path, query)
             kinds = [rule.kind for rule in fired]
             if "reset" in kinds:
                 record(0)
@@ -383,7 +383,8 @@ class SentryEmulator:
                     time.sleep(fault.delay)
             by_kind = {fault.kind: fault for fault in fired}
             if "429" in by_kind:
-                return fault_response(by_kind["429"], self._limiter.rule_for(path, self.rate_limits), self.rate_limit_body)
+                fault = by_kind["429"]
+                return fault_response(fault, self._limiter.rule_for(path, self.rate_limits), fault.rate_limit_body or self.rate_limit_body)
             if limited:
                 response = rate_limited(limited, self.rate_limit_body, [])
             elif "500" in by_kind:

@@ -9,10 +9,10 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .plumbing import Response, internal_error
-from .rate_limits import RATE_LIMIT_MESSAGE, RateLimitRule, format_window, rate_limited
+from .rate_limits import RATE_LIMIT_BODIES, RATE_LIMIT_MESSAGE, RateLimitRule, format_window, rate_limited
 
 if TYPE_CHECKING:
     from .plumbing import Handler
@@ -42,6 +42,7 @@ class FaultRule:
     seed: int = 0
     delay: float = 0.0
     retry_after: int = 2  # the Retry-After seconds of a "429_retry_after"
+    rate_limit_body: Optional[str] = None  # the body shape of a "429" (default: the emulator's)
     matched: int = 0  # matching requests seen
     fired: int = 0  # faults injected
     _rng: random.Random = field(default=None, repr=False, compare=False)  # type: ignore[assignment]
@@ -64,6 +65,35 @@ class FaultRule:
         return True
 
 
+def url_key(path: str, query: Dict[str, List[str]]) -> Tuple[str, Tuple[Tuple[str, Tuple[str, ...]], ...]]:
+    return path, tuple(sorted((key, tuple(values)) for key, values in query.items()))
+
+
+@dataclass
+class RetryChain:
+    """Faults on one request and on its retries, in turn: the first rule picks the request (its
+    path regex and `every`), each later request for the same URL (path and query) gets the next
+    rule's fault, until each rule has fired once. A client that retries every failure gets its
+    answer on try len(rules) + 1."""
+
+    rules: List[FaultRule]
+    url: Optional[tuple] = None  # the URL the first rule picked
+
+    def _consider(self, path: str, query: Dict[str, List[str]]) -> Optional[FaultRule]:
+        if self.url is None:
+            if not self.rules[0]._consider(path):
+                return None
+            self.url = url_key(path, query)
+            return self.rules[0]
+        fired = sum(rule.fired for rule in self.rules)
+        if fired == len(self.rules) or url_key(path, query) != self.url:
+            return None
+        rule = self.rules[fired]
+        rule.matched += 1
+        rule.fired += 1
+        return rule
+
+
 class FaultInjector:
     """Injects failures into matching requests.
 
@@ -81,6 +111,9 @@ class FaultInjector:
     - ``"truncated"``: Content-Length promises more bytes than are sent, then the connection closes
     - ``"slow"``: sleeps ``delay`` seconds, then answers normally (client timeouts)
     - ``"latency"``: like ``slow``; meant for every request of a benchmark (no selector needed)
+
+    ``add_retries(path_regex, [(kind, options), ...], every=N)`` puts the faults on one request
+    and its retries, one after the other (RetryChain).
     """
 
     def __init__(self) -> None:
@@ -88,6 +121,7 @@ class FaultInjector:
         # kind -> why it cannot happen on this server (a self-hosted Sentry never answers 429 itself)
         self.refused_kinds: Dict[str, str] = {}
         self._rules: List[FaultRule] = []
+        self._chains: List[RetryChain] = []
         self._hooks: List[Callable[[str, Dict[str, List[str]]], None]] = []
 
     def add(
@@ -101,18 +135,33 @@ class FaultInjector:
         seed: int = 0,
         delay: float = 0.0,
         retry_after: int = 2,
+        rate_limit_body: Optional[str] = None,
     ) -> FaultRule:
+        rule = self._rule(path_regex, kind, every=every, times=times, probability=probability, seed=seed, delay=delay,
+                          retry_after=retry_after, rate_limit_body=rate_limit_body)
+        with self._lock:
+            self._rules.append(rule)
+        return rule
+
+    def add_retries(self, path_regex: str, faults: Sequence[Tuple[str, Mapping[str, Any]]], *, every: int = 1) -> List[FaultRule]:
+        """The `every`-th request matching `path_regex` gets the first fault, its retries the
+        others in turn (each a (kind, options) pair, options as `add` takes them); one rule each."""
+        rules = [self._rule(path_regex, kind, **options) for kind, options in faults]
+        rules[0].every, rules[0].times = every, 1
+        with self._lock:
+            self._chains.append(RetryChain(rules))
+        return rules
+
+    def _rule(self, path_regex: str, kind: str, *, every: Optional[int] = None, **options: Any) -> FaultRule:
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; choose from {FAULT_KINDS}")
         if kind in self.refused_kinds:
             raise ValueError(f"fault kind {kind!r} cannot happen here: {self.refused_kinds[kind]}")
         if every is not None and every < 1:
             raise ValueError("every must be >= 1")
-        rule = FaultRule(path_regex, kind, every=every, times=times, probability=probability, seed=seed, delay=delay,
-                         retry_after=retry_after)
-        with self._lock:
-            self._rules.append(rule)
-        return rule
+        if options.get("rate_limit_body") not in (None, *RATE_LIMIT_BODIES):
+            raise ValueError(f"rate_limit_body must be one of {RATE_LIMIT_BODIES}, not {options['rate_limit_body']!r}")
+        return FaultRule(path_regex, kind, every=every, **options)
 
     def on_request(self, callback: Callable[[str, Dict[str, List[str]]], None]) -> Callable[[], None]:
         """Call ``callback(path, query)`` before each request is served; returns a remover."""
@@ -130,6 +179,7 @@ class FaultInjector:
         """Remove every fault rule and every on_request hook."""
         with self._lock:
             self._rules.clear()
+            self._chains.clear()
             self._hooks.clear()
 
     @property
@@ -141,9 +191,10 @@ class FaultInjector:
         with self._lock:
             return list(self._hooks)
 
-    def select(self, path: str) -> List[FaultRule]:
+    def select(self, path: str, query: Dict[str, List[str]]) -> List[FaultRule]:
         with self._lock:
-            return [rule for rule in self._rules if rule._consider(path)]
+            chained = [chain._consider(path, query) for chain in self._chains]
+            return [rule for rule in self._rules if rule._consider(path)] + [rule for rule in chained if rule is not None]
 
 
 def fault_response(rule: FaultRule, rate_limit_rule: Optional[RateLimitRule] = None, rate_limit_body: str = "detail") -> Response:

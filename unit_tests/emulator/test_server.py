@@ -593,6 +593,24 @@ def test_sentrys_own_429_is_json_served_as_djangos_default_html_in_either_body_s
     assert isinstance(faulted.json(), dict if body_shape == "detail" else str)
 
 
+
+def test_given_faults_on_a_request_and_its_retries_then_each_try_of_that_url_gets_the_next_and_other_urls_none(fresh):
+    first, second, third = fresh.faults.add_retries(
+        r"/events/$", [("500", {}), ("429", {"rate_limit_body": "string"}), ("502_html", {})], every=2)
+    web, other = "projects/acme/web/events/", "projects/acme/api/events/"
+    responses = [
+        get(fresh, web, {"per_page": "10"}),  # the 1st matching request: not picked
+        get(fresh, web, {"per_page": "20"}),  # the 2nd: the first fault
+        get(fresh, other, {"per_page": "20"}),  # another URL: untouched
+        get(fresh, web, {"per_page": "20"}),  # its retry: the second
+        get(fresh, web, {"per_page": "20"}),  # the third
+        get(fresh, web, {"per_page": "20"}),  # answered as is
+    ]
+    assert [response.status_code for response in responses] == [200, 500, 200, 429, 502, 200]
+    assert isinstance(responses[3].json(), str)  # the rule's own body shape, not the emulator's
+    assert [rule.fired for rule in (first, second, third)] == [1, 1, 1]
+    assert [r.fault for r in fresh.requests] == ["", "500", "", "429", "502_html", ""]
+
 def test_self_hosted_sentry_sends_no_rate_limit_headers_and_never_limits():
     with SentryEmulator(make_dataset(), now=lambda: NOW, self_hosted=True) as emulator:
         emulator.rate_limits.append(RateLimitRule(r"/events/$", limit=1, window_seconds=3600))  # ignored
