@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import copy
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, Iterator
+from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 from airbyte_cdk.sources.declarative import concurrent_declarative_source
@@ -16,6 +16,25 @@ NOW = datetime.now(timezone.utc).replace(microsecond=0)
 
 # Big enough for three pages of 100 on every paginated stream.
 DEFAULT_SIZES = dict(organization="acme", projects=3, events_per_project=230, issues_per_project=210, releases=240)
+
+
+def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
+    """Tests marked `waits(seconds=...)` spend most of their time asleep in retry back-offs (the CDK
+    sleeps at least 1 s before each retry). Spread evenly through the run, the longest first, each
+    sleeps while the other workers compute; bunched together (the fault matrix's rows came last),
+    they left the cores idle."""
+    def asleep(item: pytest.Item) -> float:
+        return item.get_closest_marker("waits").kwargs["seconds"]
+
+    waiting = sorted((item for item in items if item.get_closest_marker("waits")), key=asleep, reverse=True)
+    others = [item for item in items if not item.get_closest_marker("waits")]
+    every = len(others) / max(1, len(waiting))  # others between two waiting tests
+    spread: List[pytest.Item] = []
+    for index, item in enumerate(others):
+        while len(spread) - index < len(waiting) and (len(spread) - index) * every <= index:
+            spread.append(waiting[len(spread) - index])
+        spread.append(item)
+    items[:] = spread + waiting[len(spread) - len(others):]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -32,6 +32,7 @@ def synced_events(output):
     return Counter(record["id"] for record in records_of(output, "events"))
 
 
+@pytest.mark.waits(seconds=4)
 @pytest.mark.parametrize("kind", ["500", "502_html", "503", "504", "429", "invalid_json", "reset", "truncated", "short_page"])
 def test_given_a_fault_on_every_third_request_when_reading_then_records_equal_ground_truth(faulty, kind):
     dataset, emulator = faulty
@@ -49,6 +50,7 @@ def test_given_slow_responses_when_reading_then_nothing_is_lost(faulty):
     assert synced_events(output) == expected_events(dataset)
 
 
+@pytest.mark.waits(seconds=13)
 def test_given_a_page_that_is_never_json_when_reading_then_the_stream_fails_naming_the_path(faulty):
     dataset, emulator = faulty
     emulator.faults.add(r"/projects/acme/web/events/$", "invalid_json")
@@ -124,6 +126,7 @@ def test_given_records_inserted_while_paginating_when_reading_then_pages_do_not_
     assert set(expected) <= set(synced)
 
 
+@pytest.mark.waits(seconds=13)
 def test_given_a_sync_that_fails_part_way_when_resuming_from_its_last_state_then_the_union_is_complete(faulty):
     dataset, emulator = faulty
     # the api project's events always fail: the web project completes and its state is kept
@@ -209,6 +212,7 @@ def test_given_a_proxy_that_sends_retry_after_when_rate_limited_then_it_is_honou
     assert synced_events(output) == Counter(e["id"] for e in dataset.events["web"] if e["dateCreated"] >= START)
 
 
+@pytest.mark.waits(seconds=13)
 def test_given_a_server_error_on_every_try_when_retries_run_out_then_the_stream_fails_naming_the_request_and_the_others_finish(emulator):
     emulator.faults.add(r"/teams/$", "500")
     output = read(config_for(emulator), ["teams", "members"], expect_failure=True)

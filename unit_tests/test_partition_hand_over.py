@@ -2,6 +2,8 @@
 at a time, so that other streams' partitions run while they wait (projects.py, hand_over)."""
 from __future__ import annotations
 
+import pytest
+
 from sentry_emulator.dataset import build_dataset
 from sentry_emulator.server import RateLimitRule
 
@@ -12,6 +14,7 @@ EVENTS = r"^/api/0/projects/acme/[^/]+/events/$"
 ISSUES = r"^/api/0/organizations/acme/issues/$"
 
 
+@pytest.mark.waits(seconds=7)
 def test_given_events_one_request_a_second_when_syncing_many_projects_then_issues_do_not_wait_behind_them(emulator_factory):
     import re
 

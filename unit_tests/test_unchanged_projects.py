@@ -107,6 +107,7 @@ def test_given_a_failing_check_when_syncing_then_every_project_is_read(emulator)
         1 for slug, events in emulator.dataset.events.items() for e in events if e["dateCreated"][:19] == cursors(state)[slug][:19])
 
 
+@pytest.mark.waits(seconds=13)
 def test_given_a_project_whose_read_failed_when_syncing_again_then_it_is_read_and_its_new_event_arrives(emulator):
     """A project's new count joins the router's state only once its partition is read: a failed
     project is not taken for an unchanged one by the next sync."""
