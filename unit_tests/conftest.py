@@ -30,18 +30,20 @@ def pytest_collection_modifyitems(items: List[pytest.Item]) -> None:
     others = [item for item in items if not item.get_closest_marker("waits")]
     every = len(others) / max(1, len(waiting))  # others between two waiting tests
     spread: List[pytest.Item] = []
+    placed = 0  # waiting tests in `spread` so far: the k-th goes before the (k x every)-th other
     for index, item in enumerate(others):
-        while len(spread) - index < len(waiting) and (len(spread) - index) * every <= index:
-            spread.append(waiting[len(spread) - index])
+        while placed < len(waiting) and placed * every <= index:
+            spread.append(waiting[placed])
+            placed += 1
         spread.append(item)
-    items[:] = spread + waiting[len(spread) - len(others):]
+    items[:] = spread + waiting[placed:]
 
 
 @pytest.fixture(scope="session", autouse=True)
 def component_schema_parsed_once() -> Iterator[None]:
     """The CDK parses its declarative component schema (declarative_component_schema.yaml, shipped in
     the package) again for every source it builds: ~90 ms of CPU, about half of building a
-    SourceSentry, and the tests build about a thousand sources. The file does not change during a
+    SourceSentry, and the tests build some 340 sources. The file does not change during a
     run, so each test process parses it once and every source gets its own deep copy of the result
     (4 ms), as if it had parsed it. Tests only: a connector process builds one source. The commands
     the tests run as subprocesses take the CDK's own path. If the CDK renames the function, setattr
